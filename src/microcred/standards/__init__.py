@@ -1,0 +1,1 @@
+"""Wire formats and cryptography. Pure: no database, web or network imports."""

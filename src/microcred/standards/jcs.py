@@ -1,0 +1,114 @@
+"""JSON Canonicalization Scheme (RFC 8785).
+
+Fast path: documents with only strings, small integers, booleans and nulls
+(nearly every credential) are serialized by the C JSON encoder, whose output
+for those values is already RFC 8785 (sorted keys, minimal escaping). Anything
+else (floats, integers beyond 2^53, keys that UTF-16 order would sort
+differently) takes the exact pure-Python path.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from microcred.errors import JcsError
+
+_MAX_SAFE = 2**53
+_encode_string = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_fast = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def canonicalize(value: Any) -> bytes:
+    """The RFC 8785 canonical UTF-8 bytes of a JSON value."""
+    text = _fast.encode(value) if _is_simple(value) else _serialize(value)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise JcsError("lone surrogates cannot be canonicalized (I-JSON)") from exc
+
+
+def _is_simple(value: Any) -> bool:
+    if isinstance(value, str) or value is None or isinstance(value, bool):
+        return True
+    if isinstance(value, int):
+        return -_MAX_SAFE < value < _MAX_SAFE
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str) or _needs_utf16_sort(key) or not _is_simple(item):
+                return False
+        return True
+    if isinstance(value, list):
+        return all(_is_simple(item) for item in value)
+    return False
+
+
+def _needs_utf16_sort(key: str) -> bool:
+    # Code-point order equals UTF-16 order except between astral characters
+    # and U+E000..U+FFFF; only keys holding either can be ordered differently.
+    return any(ord(ch) >= 0xE000 for ch in key)
+
+
+def _serialize(value: Any) -> str:
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, str):
+        return str(_encode_string(value))
+    if isinstance(value, (int, float)):
+        return number_to_string(value)
+    if isinstance(value, list):
+        return "[" + ",".join(_serialize(v) for v in value) + "]"
+    if isinstance(value, dict):
+        for key in value:
+            if not isinstance(key, str):
+                raise JcsError("object keys must be strings")
+        items = sorted(value.items(), key=lambda kv: kv[0].encode("utf-16-be"))
+        return "{" + ",".join(f"{_encode_string(k)}:{_serialize(v)}" for k, v in items) + "}"
+    raise JcsError(f"value of type {type(value).__name__} is not JSON")
+
+
+def number_to_string(value: float) -> str:
+    """ECMAScript Number.prototype.toString for an IEEE 754 double (RFC 8785 3.2.2.3)."""
+    if isinstance(value, int):
+        try:
+            value = float(value)
+        except OverflowError as exc:
+            raise JcsError("integer out of IEEE 754 double range") from exc
+    if not math.isfinite(value):
+        raise JcsError("NaN and Infinity are not JSON numbers")
+    if value == 0:
+        return "0"
+    sign = "-" if value < 0 else ""
+    digits, exponent = _shortest_digits(abs(value))
+    n = exponent + 1  # position of the decimal point relative to the digits
+    k = len(digits)
+    if k <= n <= 21:
+        return sign + digits + "0" * (n - k)
+    if 0 < n <= 21:
+        return sign + digits[:n] + "." + digits[n:]
+    if -6 < n <= 0:
+        return sign + "0." + "0" * (-n) + digits
+    exp = n - 1
+    exp_text = f"e+{exp}" if exp >= 0 else f"e-{-exp}"
+    mantissa = digits[0] + ("." + digits[1:] if k > 1 else "")
+    return sign + mantissa + exp_text
+
+
+def _shortest_digits(value: float) -> tuple[str, int]:
+    """Shortest round-trip significant digits and the decimal exponent of the first."""
+    text = repr(value)  # CPython repr is the shortest round-trip form
+    mantissa, _, exp_part = text.partition("e")
+    exponent = int(exp_part) if exp_part else 0
+    int_part, _, frac_part = mantissa.partition(".")
+    if frac_part == "0":
+        frac_part = ""
+    raw = int_part + frac_part
+    stripped = raw.lstrip("0")
+    leading = len(raw) - len(stripped)
+    digits = stripped.rstrip("0") or "0"
+    return digits, exponent + len(int_part) - 1 - leading

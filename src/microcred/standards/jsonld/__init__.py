@@ -1,0 +1,37 @@
+"""JSON-LD to canonical N-Quads: compiled contexts, safe-mode expansion, RDFC-1.0."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from microcred.standards.jsonld.context import ContextProcessor
+from microcred.standards.jsonld.expand import Expander
+from microcred.standards.jsonld.rdf import Quad, to_quads
+from microcred.standards.jsonld.rdfc import DEFAULT_WORK_LIMIT, canonicalize
+from microcred.standards.loader import DocumentLoader
+
+
+class JsonLdProcessor:
+    """Expands and canonicalizes documents against one loader's contexts.
+
+    Keep one per loader: its context cache is what makes repeated documents cheap.
+    """
+
+    def __init__(self, loader: DocumentLoader, work_limit: int = DEFAULT_WORK_LIMIT) -> None:
+        self.loader = loader
+        self.contexts = ContextProcessor(loader)
+        self.expander = Expander(self.contexts)
+        self.work_limit = work_limit
+
+    def expand(self, document: Any) -> list[Any]:
+        return self.expander.expand(document)
+
+    def to_quads(self, document: Any) -> list[Quad]:
+        return to_quads(self.expand(document))
+
+    def canonize(self, document: Any) -> str:
+        """RDFC-1.0 canonical N-Quads of a JSON-LD document (safe mode)."""
+        return canonicalize(self.to_quads(document), self.work_limit)
+
+
+__all__ = ["JsonLdProcessor", "Quad"]
