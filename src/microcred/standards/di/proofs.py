@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -111,12 +110,7 @@ class DataIntegrity:
         signed_doc = unsecured
         if options.previous_proof is not None:
             signed_doc = {**unsecured, "proof": _previous(existing, options.previous_proof)}
-        try:
-            signature = signer.sign(self.hash_data(suite, signed_doc, config))
-        except MicrocredError:
-            raise
-        except InputError as exc:  # pragma: no cover - InputError is a MicrocredError
-            raise SigningError(str(exc)) from exc
+        signature = signer.sign(self.hash_data(suite, signed_doc, config))
         proof["proofValue"] = encode_base58btc(signature)
         proofs = [*existing, proof]
         return {**unsecured, "proof": proofs if len(proofs) > 1 else proof}
@@ -144,11 +138,22 @@ class DataIntegrity:
         return proof
 
     # -- verifying ---------------------------------------------------------
-    def verify(self, document: dict[str, Any], resolver: Resolver, purpose: str = "assertionMethod") -> list[ProofOutcome]:
-        """Check every proof in the document's proof set (and chain)."""
+    def verify(
+        self,
+        document: dict[str, Any],
+        resolver: Resolver,
+        purpose: str = "assertionMethod",
+        *,
+        rdf_document_hash: bytes | None = None,
+    ) -> list[ProofOutcome]:
+        """Check every proof in the document's proof set (and chain).
+
+        `rdf_document_hash` is the SHA-256 of the unsecured document's canonical
+        N-Quads when the caller has already computed it (the pipeline has).
+        """
         proofs = _as_list(document.get("proof"))
         unsecured = {k: v for k, v in document.items() if k != "proof"}
-        return [self._verify_one(unsecured, proof, proofs, resolver, purpose) for proof in proofs]
+        return [self._verify_one(unsecured, proof, proofs, resolver, purpose, rdf_document_hash) for proof in proofs]
 
     def _verify_one(
         self,
@@ -157,6 +162,7 @@ class DataIntegrity:
         all_proofs: list[Any],
         resolver: Resolver,
         purpose: str,
+        rdf_document_hash: bytes | None,
     ) -> ProofOutcome:
         if not isinstance(proof, dict):
             return ProofOutcome(False, "the proof is not an object", {})
@@ -172,7 +178,7 @@ class DataIntegrity:
         if method.ed25519 is None:
             return ProofOutcome(False, "the verification method is not an Ed25519 key", proof, method, controller)
         try:
-            message = self._message(suite, unsecured, proof, all_proofs)
+            message = self._message(suite, unsecured, proof, all_proofs, rdf_document_hash)
             signature = decode_base58btc(proof["proofValue"])
         except MicrocredError as exc:
             return ProofOutcome(False, exc.message, proof, method, controller)
@@ -181,11 +187,18 @@ class DataIntegrity:
         return ProofOutcome(True, f"{suite.name} signature verified", proof, method, controller)
 
     def _message(
-        self, suite: Cryptosuite, unsecured: dict[str, Any], proof: dict[str, Any], all_proofs: list[Any]
+        self,
+        suite: Cryptosuite,
+        unsecured: dict[str, Any],
+        proof: dict[str, Any],
+        all_proofs: list[Any],
+        rdf_document_hash: bytes | None,
     ) -> bytes:
         config = {k: v for k, v in proof.items() if k != "proofValue"}
         if suite.rdf:
             config["@context"] = unsecured.get("@context")
+            if rdf_document_hash is not None and "previousProof" not in proof:
+                return self._config_hash(suite, config) + rdf_document_hash
         else:
             _check_jcs_context(unsecured, config)
         signed = unsecured
@@ -235,5 +248,3 @@ def _as_list(value: Any) -> list[Any]:
         return []
     return value if isinstance(value, list) else [value]
 
-
-MessageFn = Callable[[dict[str, Any]], bytes]

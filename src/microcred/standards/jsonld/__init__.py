@@ -29,6 +29,14 @@ class JsonLdProcessor:
     def to_quads(self, document: Any) -> list[Quad]:
         return to_quads(self.expand(document))
 
+    def to_quads_reporting(self, document: Any) -> tuple[list[Quad], list[str]]:
+        """Quads plus the tolerated undefined types dropped on the way."""
+        expanded, dropped = self.expander.expand_reporting(document)
+        return to_quads(expanded), dropped
+
+    def canonize_quads(self, quads: list[Quad]) -> str:
+        return canonicalize(quads, self.work_limit)
+
     def canonize(self, document: Any) -> str:
         """RDFC-1.0 canonical N-Quads of a JSON-LD document (safe mode)."""
         return canonicalize(self.to_quads(document), self.work_limit)

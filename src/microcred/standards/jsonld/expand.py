@@ -25,9 +25,26 @@ from microcred.standards.jsonld.context import (
 _SCALARS = (str, int, float, bool)
 
 
+# Types OB 3.0 issuers commonly use without the extensions context that
+# defines them. Processors without safe mode drop them silently, so signatures
+# in the wild were made without them: they are dropped and reported, not fatal.
+TOLERATED_UNDEFINED_TYPES = frozenset(
+    {"1EdTechJsonSchemaValidator2019", "1EdTechRevocationList", "1EdTechCredentialRefresh"}
+)
+
+
 class Expander:
     def __init__(self, processor: ContextProcessor) -> None:
         self.processor = processor
+        self.dropped: list[str] = []
+
+    def expand_reporting(self, document: Any) -> tuple[list[Any], list[str]]:
+        """Expansion plus the tolerated undefined types that were dropped."""
+        self.dropped = []
+        try:
+            return self.expand(document), self.dropped
+        finally:
+            self.dropped = []
 
     def expand(self, document: Any) -> list[Any]:
         result = self._expand(self.processor.initial, None, document, None, False)
@@ -209,8 +226,13 @@ def _kw_type(exp: Expander, active: ActiveContext, ts: ActiveContext, prop: Any,
     for item in values:
         iri = expand_iri(ts, item, vocab=True, relative=True)
         if iri is None or not (is_absolute_iri(iri) or iri.startswith("_:") or iri in ("@json", "@none")):
+            if item in TOLERATED_UNDEFINED_TYPES:
+                exp.dropped.append(item)
+                continue
             raise DataLossError(f"type {item!r} is not defined by any context and would be dropped")
         expanded.append(iri)
+    if not expanded:
+        return _SKIP
     if "@type" in result:
         previous = result["@type"]
         return [*(previous if isinstance(previous, list) else [previous]), *expanded]

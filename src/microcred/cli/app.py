@@ -1,0 +1,240 @@
+"""The `microcred` command line. Forms are a contract: other tools call them."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from microcred import bootstrap
+from microcred.cli import render
+from microcred.errors import InputError, MicrocredError, UsageError
+from microcred.standards import safejson
+from microcred.standards.dates import parse_datetime
+from microcred.standards.keys import Ed25519KeyPair
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Issue, hold and verify Open Badges 3.0 microcredentials.")
+out = Console(highlight=False, emoji=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
+
+EXIT_OK, EXIT_NOT_VERIFIED, EXIT_USAGE = 0, 1, 2
+
+ResourceOpt = Annotated[list[str] | None, typer.Option("--resource", help="URL=FILE: supply a document (context, DID document, status list) for this command.")]
+
+
+def _resources(pairs: list[str] | None) -> dict[str, bytes]:
+    found: dict[str, bytes] = {}
+    for pair in pairs or []:
+        url, sep, path = pair.partition("=")
+        if not sep or not url or not path:
+            raise UsageError(f"--resource needs URL=FILE, got {pair!r}")
+        try:
+            found[url] = Path(path).read_bytes()
+        except OSError as exc:
+            raise UsageError(f"--resource {url}: cannot read {path}: {exc.strerror}") from exc
+    return found
+
+
+def _service(resources: list[str] | None, *, offline: bool = True) -> Any:
+    return bootstrap.build_credential_service(bootstrap.Options(_resources(resources), allow_fetch=not offline))
+
+
+def _read(source: str) -> bytes:
+    if source == "-":
+        return sys.stdin.buffer.read(11 * 1024 * 1024)
+    path = Path(source)
+    try:
+        if path.stat().st_size > 11 * 1024 * 1024:
+            raise InputError(f"{source} is larger than 10 MB")
+        return path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {source}: {exc.strerror}") from exc
+
+
+def _load_key(path: Path) -> Ed25519KeyPair:
+    try:
+        document = safejson.parse(path.read_bytes())
+    except OSError as exc:
+        raise UsageError(f"cannot read key file {path}: {exc.strerror}") from exc
+    secret = document.get("secretKeyMultibase") or document.get("privateKeyMultibase") if isinstance(document, dict) else None
+    if not isinstance(secret, str):
+        raise UsageError(f"{path} has no secretKeyMultibase (or privateKeyMultibase)")
+    pair = Ed25519KeyPair.from_secret_multibase(secret)
+    public = document.get("publicKeyMultibase")
+    if public is not None and public != pair.public_multibase:
+        raise UsageError(f"{path}: publicKeyMultibase does not match the secret key")
+    return pair
+
+
+def _instant(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_datetime(value)
+    except InputError as exc:
+        raise UsageError(f"{option}: {exc.message}") from exc
+
+
+def _write_secret(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    path.chmod(0o600)
+
+
+@app.command()
+def keygen(out_file: Annotated[Path | None, typer.Option("--out", help="Write the key pair here (mode 0600).")] = None) -> None:
+    """Create an Ed25519 key pair in Multikey form."""
+    pair = Ed25519KeyPair.generate()
+    text = json.dumps({"publicKeyMultibase": pair.public_multibase, "secretKeyMultibase": pair.secret_multibase}, indent=2) + "\n"
+    if out_file is None:
+        out.print(text, end="", markup=False)
+    else:
+        _write_secret(out_file, text)
+        err.print(f"wrote {out_file} (did:key:{pair.public_multibase})")
+
+
+@app.command()
+def sign(
+    files: Annotated[list[Path], typer.Argument(help="Unsigned credential JSON files.")],
+    key: Annotated[Path, typer.Option("--key", help="Key file from `microcred keygen`.")],
+    suite: Annotated[str, typer.Option("--suite", help="eddsa-rdfc-2022, eddsa-jcs-2022 or jwt.")] = "eddsa-rdfc-2022",
+    verification_method: Annotated[str | None, typer.Option("--verification-method")] = None,
+    created: Annotated[str | None, typer.Option("--created", help="ISO 8601 proof creation time (default now).")] = None,
+    out_file: Annotated[Path | None, typer.Option("--out")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out-dir")] = None,
+    resource: ResourceOpt = None,
+) -> None:
+    """Sign credentials with a Data Integrity proof or as a VC-JWT."""
+    from microcred.services.credentials import SignRequest
+
+    if out_file and len(files) > 1:
+        raise UsageError("--out takes one input file; use --out-dir for several")
+    pair = _load_key(key)
+    service = _service(resource)
+    when = _instant(created, "--created") or datetime.now(UTC)
+    for path in files:
+        credential = safejson.parse(_read(str(path)))
+        if not isinstance(credential, dict):
+            raise InputError(f"{path} is not a JSON object")
+        signed = service.sign(SignRequest(credential, pair, suite, verification_method, when))
+        text = signed if isinstance(signed, str) else json.dumps(signed, indent=2, ensure_ascii=False)
+        _emit(text, path, out_file, out_dir, ".jwt" if suite == "jwt" else ".json")
+
+
+def _emit(text: str, source: Path, out_file: Path | None, out_dir: Path | None, suffix: str) -> None:
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        target = out_dir / (source.stem + suffix)
+        target.write_text(text, encoding="utf-8")
+    elif out_file is not None:
+        out_file.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text + "\n")
+
+
+@app.command()
+def verify(
+    sources: Annotated[list[str], typer.Argument(help="Files, URLs or - for standard input.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report object(s).")] = False,
+    offline: Annotated[bool, typer.Option("--offline/--online", help="Never fetch remote documents (default).")] = True,
+    at: Annotated[str | None, typer.Option("--at", help="Verify as of this ISO 8601 instant.")] = None,
+    resource: ResourceOpt = None,
+) -> None:
+    """Verify credentials: JSON-LD, compact JWT, baked PNG or SVG."""
+    service = _service(resource, offline=offline)
+    instant = _instant(at, "--at")
+    reports = []
+    for source in sources:
+        data = _fetch_source(source, offline)
+        report = service.verify(data, at=instant)
+        report.source = source
+        reports.append(report)
+    _report(reports, as_json)
+
+
+def _fetch_source(source: str, offline: bool) -> bytes:
+    if source.startswith(("https://", "http://")):
+        if offline:
+            raise UsageError(f"{source}: fetching is off; pass --online to fetch over https")
+        from microcred.net.fetcher import GuardedFetcher
+
+        return GuardedFetcher().fetch(source)
+    return _read(source)
+
+
+def _report(reports: list[Any], as_json: bool) -> None:
+    if as_json:
+        payload = [r.to_json() for r in reports]
+        sys.stdout.write(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2, ensure_ascii=False) + "\n")
+    else:
+        for report in reports:
+            render.checklist(out, report)
+    raise typer.Exit(EXIT_OK if all(r.verified for r in reports) else EXIT_NOT_VERIFIED)
+
+
+@app.command()
+def validate(
+    files: Annotated[list[str], typer.Argument(help="Credential files (a proof is not required).")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    resource: ResourceOpt = None,
+) -> None:
+    """Check data model, contexts and schema without requiring a proof."""
+    service = _service(resource)
+    reports = []
+    for source in files:
+        report = service.validate(_read(source))
+        report.source = source
+        reports.append(report)
+    _report(reports, as_json)
+
+
+@app.command()
+def inspect(file: Annotated[str, typer.Argument(help="A credential file (JSON, JWT, PNG, SVG).")]) -> None:
+    """Show a credential readably."""
+    service = _service(None)
+    report = service.validate(_read(file))
+    if report.credential is None:
+        render.checklist(out, report)
+        raise typer.Exit(EXIT_NOT_VERIFIED)
+    render.inspect(out, report.credential, report.format)
+
+
+@app.command()
+def demo() -> None:
+    """A terminal tour: keys, signing with each suite, baking, verifying, tampering."""
+    from microcred.cli.demo import run
+
+    run(out)
+
+
+def main() -> None:
+    try:
+        code = app(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else EXIT_OK)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (UsageError, _click_usage_errors()) as exc:
+        err.print(f"[red]error:[/red] {getattr(exc, 'message', None) or exc}")
+        sys.exit(EXIT_USAGE)
+    except MicrocredError as exc:
+        err.print(f"[red]error ({exc.code}):[/red] {exc.message}")
+        sys.exit(EXIT_USAGE)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+def _click_usage_errors() -> type[Exception]:
+    import click
+
+    return click.exceptions.ClickException
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Network adapters: the one guarded fetcher, injected where remote documents are allowed."""

@@ -1,0 +1,89 @@
+"""The guarded HTTPS fetcher: the only code in microcred that reaches the network.
+
+https only; the host is resolved once and every address must be public; the
+connection goes to that address (no second lookup an attacker could rebind);
+at most 2 redirects, each checked again; small size and time caps. JSON-LD
+contexts are never fetched: they come only from the pinned loader.
+"""
+
+from __future__ import annotations
+
+import http.client
+import ipaddress
+import json
+import socket
+import ssl
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from microcred.errors import FetchError
+
+MAX_BYTES = 1_048_576
+TIMEOUT = 5.0
+MAX_REDIRECTS = 2
+
+
+def _public_address(host: str, port: int) -> str:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise FetchError(f"cannot resolve {host!r}: {exc}") from exc
+    addresses = {info[4][0] for info in infos}
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        if not ip.is_global or ip.is_multicast:
+            raise FetchError(f"{host!r} resolves to the non-public address {address}; refused")
+    return sorted(addresses)[0]
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, host: str, address: str, port: int, context: ssl.SSLContext) -> None:
+        super().__init__(host, port, timeout=TIMEOUT, context=context)
+        self._address = address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
+
+
+class GuardedFetcher:
+    """A DocumentSource that fetches JSON over https from public addresses only."""
+
+    def __init__(self, *, max_bytes: int = MAX_BYTES, allow_private: bool = False) -> None:
+        self.max_bytes = max_bytes
+        self.allow_private = allow_private
+        self._context = ssl.create_default_context()
+
+    def find(self, url: str) -> Any | None:
+        return json.loads(self.fetch(url))
+
+    def fetch(self, url: str) -> bytes:
+        for _ in range(MAX_REDIRECTS + 1):
+            status, location, body = self._get(url)
+            if status in (301, 302, 303, 307, 308) and location:
+                url = urljoin(url, location)
+                continue
+            if status != 200:
+                raise FetchError(f"{url} answered HTTP {status}")
+            return body
+        raise FetchError(f"{url}: more than {MAX_REDIRECTS} redirects")
+
+    def _get(self, url: str) -> tuple[int, str | None, bytes]:
+        parts = urlsplit(url)
+        if parts.scheme != "https" or not parts.hostname:
+            raise FetchError(f"only https URLs are fetched, not {url!r}")
+        port = parts.port or 443
+        address = parts.hostname if self.allow_private else _public_address(parts.hostname, port)
+        connection = _PinnedHTTPSConnection(parts.hostname, address, port, self._context)
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        try:
+            connection.request("GET", path, headers={"Accept": "application/json, application/ld+json", "User-Agent": "microcred"})
+            response = connection.getresponse()
+            body = response.read(self.max_bytes + 1)
+        except (OSError, http.client.HTTPException) as exc:
+            raise FetchError(f"fetching {url} failed: {exc}") from exc
+        finally:
+            connection.close()
+        if len(body) > self.max_bytes:
+            raise FetchError(f"{url} is larger than {self.max_bytes:,} bytes")
+        return response.status, response.getheader("Location"), body

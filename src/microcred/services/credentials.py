@@ -1,0 +1,57 @@
+"""Signing and verifying credentials for the CLI and, later, the web edges."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from microcred.errors import SigningError, UsageError
+from microcred.standards import jose
+from microcred.standards.di import ProofOptions
+from microcred.standards.dids import did_key_for
+from microcred.standards.keys import Ed25519KeyPair
+from microcred.standards.verify import Report, Verifier
+
+SUITES = ("eddsa-rdfc-2022", "eddsa-jcs-2022", "jwt")
+
+
+@dataclass(frozen=True, slots=True)
+class SignRequest:
+    credential: dict[str, Any]
+    key: Ed25519KeyPair
+    suite: str = "eddsa-rdfc-2022"
+    verification_method: str | None = None
+    created: datetime | None = None
+
+
+class CredentialService:
+    def __init__(self, verifier: Verifier) -> None:
+        self.verifier = verifier
+
+    def sign(self, request: SignRequest) -> dict[str, Any] | str:
+        """Sign, then verify the proof of what was produced before handing it out."""
+        if request.suite not in SUITES:
+            raise UsageError(f"unknown suite {request.suite!r}; choose one of {', '.join(SUITES)}")
+        did = did_key_for(request.key.public_bytes)
+        vm = request.verification_method or f"{did}#{request.key.public_multibase}"
+        if request.suite == "jwt":
+            token = jose.sign_vc_jwt(request.credential, request.key, vm)
+            self._self_check(token)
+            return token
+        options = ProofOptions(vm, request.suite, request.created)
+        signed = self.verifier.integrity.sign(request.credential, request.key, options)
+        self._self_check(signed)
+        return signed
+
+    def _self_check(self, signed: dict[str, Any] | str) -> None:
+        report = self.verifier.verify(signed)
+        if report.status_of("proof") != "passed":
+            reasons = "; ".join(f"{c.code}: {c.message}" for c in report.checks if c.status == "failed")
+            raise SigningError(f"the signed credential does not verify: {reasons}")
+
+    def verify(self, data: bytes | str | dict[str, Any], at: datetime | None = None) -> Report:
+        return self.verifier.verify(data, at=at)
+
+    def validate(self, data: bytes | str | dict[str, Any]) -> Report:
+        return self.verifier.validate(data)

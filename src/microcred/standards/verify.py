@@ -1,0 +1,478 @@
+"""The verification pipeline: named checks with stable codes, never an exception.
+
+parse -> limits -> format -> data model -> JSON Schema -> contexts -> expansion
+(data-loss detection) -> proof -> key binding -> validity dates -> status ->
+embedded credentials -> issuer trust. `verified` is true only when no check
+failed; warnings report data-model deviations real issuers commonly make.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from microcred.clock import Clock
+from microcred.errors import InputError, JsonLdError, MicrocredError, ResolutionError
+from microcred.standards import baking, jose, safejson, schema
+from microcred.standards.dates import parse_datetime
+from microcred.standards.di import DataIntegrity, ProofOutcome
+from microcred.standards.dids import Resolver, authorizes
+from microcred.standards.jsonld import JsonLdProcessor
+from microcred.standards.loader import DocumentLoader
+from microcred.standards.status import MIN_ENTRIES, Bitstring, parse_entry
+
+PASSED, FAILED, WARNING, SKIPPED = "passed", "failed", "warning", "skipped"
+VC_CONTEXTS = ("https://www.w3.org/ns/credentials/v2", "https://www.w3.org/2018/credentials/v1")
+MAX_EMBEDDED_DEPTH = 2
+
+CHECK_CODES = {
+    "parse": "the input could be read (JSON, JWT, PNG or SVG; size, depth and duplicate-key limits)",
+    "format": "which format the credential came in",
+    "model": "the VC data model essentials: contexts, type, issuer, subject",
+    "model.subject": "the subject has an id or an identifier",
+    "schema": "the official JSON Schema for the credential type",
+    "contexts": "every @context is an allowlisted URL pinned by SHA-256; no inline contexts",
+    "expansion": "every term and type expands (JSON-LD safe mode); nothing would be dropped",
+    "proof": "the cryptographic proof (Data Integrity or VC-JWT)",
+    "key_binding": "the signing key belongs to the issuer and may assert for it",
+    "valid_from": "the credential is already valid",
+    "valid_until": "the credential has not expired",
+    "status.revocation": "the credential is not revoked",
+    "status.suspension": "the credential is not suspended",
+    "status.list": "the status list is well formed, long enough and from the issuer",
+    "embedded": "embedded credentials (endorsements, CLR contents) verify",
+    "issuer_trust": "the issuer is in a trust registry",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    code: str
+    status: str
+    message: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"code": self.code, "status": self.status, "message": self.message}
+
+
+@dataclass(slots=True)
+class Report:
+    checks: list[Check] = field(default_factory=list)
+    format: str = "unknown"
+    credential: dict[str, Any] | None = None
+    source: str | None = None
+
+    @property
+    def verified(self) -> bool:
+        return bool(self.checks) and not any(c.status == FAILED for c in self.checks)
+
+    def add(self, code: str, status: str, message: str) -> None:
+        self.checks.append(Check(code, status, message))
+
+    def failed(self, code: str) -> bool:
+        return any(c.code == code and c.status == FAILED for c in self.checks)
+
+    def status_of(self, code: str) -> str | None:
+        found = [c.status for c in self.checks if c.code == code]
+        if FAILED in found:
+            return FAILED
+        return found[0] if found else None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"verified": self.verified, "format": self.format}
+        if self.source is not None:
+            out["source"] = self.source
+        out["checks"] = [c.to_json() for c in self.checks]
+        if self.credential is not None:
+            out["credential"] = summarize(self.credential)
+        return out
+
+
+def summarize(credential: dict[str, Any]) -> dict[str, Any]:
+    issuer = credential.get("issuer")
+    subject = credential.get("credentialSubject")
+    achievement = subject.get("achievement") if isinstance(subject, dict) else None
+    return {
+        "id": credential.get("id"),
+        "type": credential.get("type"),
+        "issuer": issuer.get("id") if isinstance(issuer, dict) else issuer,
+        "issuerName": issuer.get("name") if isinstance(issuer, dict) else None,
+        "name": credential.get("name"),
+        "achievement": achievement.get("name") if isinstance(achievement, dict) else None,
+        "validFrom": credential.get("validFrom") or credential.get("issuanceDate"),
+        "validUntil": credential.get("validUntil") or credential.get("expirationDate"),
+    }
+
+
+@dataclass(slots=True)
+class _Input:
+    credential: dict[str, Any] | None = None
+    jwt: str | None = None
+    format: str = "unknown"
+
+
+class Verifier:
+    """Verifies credentials. Build one per configuration and reuse it."""
+
+    def __init__(self, loader: DocumentLoader, resolver: Resolver, clock: Clock, jsonld: JsonLdProcessor | None = None) -> None:
+        self.loader = loader
+        self.resolver = resolver
+        self.clock = clock
+        self.jsonld = jsonld or JsonLdProcessor(loader)
+        self.integrity = DataIntegrity(self.jsonld)
+
+    def verify(self, data: bytes | str | dict[str, Any], *, at: datetime | None = None, check_proof: bool = True) -> Report:
+        report = Report()
+        try:
+            self._run(report, data, at or self.clock.now(), check_proof, depth=0)
+        except MicrocredError as exc:  # infrastructure trouble still ends in a report
+            report.add("parse", FAILED, exc.message)
+        except RecursionError:
+            report.add("parse", FAILED, "the document is nested too deeply to process")
+        return report
+
+    def validate(self, data: bytes | str | dict[str, Any]) -> Report:
+        """Data model, contexts and schema only: no proof is required."""
+        return self.verify(data, check_proof=False)
+
+    # -- pipeline ----------------------------------------------------------
+    def _run(self, report: Report, data: Any, at: datetime, check_proof: bool, depth: int) -> None:
+        parsed = self._parse(report, data)
+        if parsed is None:
+            return
+        report.format = parsed.format
+        report.add("format", PASSED, f"read as {parsed.format}")
+        jwt_outcome = jose.verify_vc_jwt(parsed.jwt, self.resolver) if parsed.jwt else None
+        credential = parsed.credential if jwt_outcome is None else jwt_outcome.credential
+        if credential is None:
+            report.add("model", FAILED, "the JWT payload holds no credential (no vc claim, no @context)")
+            return
+        report.credential = credential
+        if not self._model(report, credential):
+            return
+        self._schema(report, credential)
+        contexts_ok = self._contexts(report, credential)
+        doc_hash = self._expansion(report, credential) if contexts_ok else None
+        if not check_proof:
+            return
+        if jwt_outcome is not None:
+            self._jwt_proof(report, credential, jwt_outcome)
+        elif doc_hash is not None:
+            self._di_proof(report, credential, doc_hash)
+        else:
+            report.add("proof", SKIPPED, "not checked: the document could not be processed")
+        self._dates(report, credential, at, jwt_outcome)
+        self._status(report, credential, at, depth)
+        self._embedded(report, credential, at, depth)
+        report.add("issuer_trust", SKIPPED, "no issuer trust registry is configured")
+
+    def _parse(self, report: Report, data: Any) -> _Input | None:
+        try:
+            return _read_input(data)
+        except InputError as exc:
+            report.add("parse", FAILED, exc.message)
+            return None
+
+    def _model(self, report: Report, credential: dict[str, Any]) -> bool:
+        problem = _model_problem(credential)
+        if problem:
+            report.add("model", FAILED, problem)
+            return False
+        report.add("model", PASSED, "a Verifiable Credential with an issuer and a subject")
+        subjects = credential["credentialSubject"]
+        for subject in subjects if isinstance(subjects, list) else [subjects]:
+            if isinstance(subject, dict) and "id" not in subject and "identifier" not in subject:
+                report.add("model.subject", WARNING, "the subject has neither an id nor an identifier: it names no one")
+                return True
+        report.add("model.subject", PASSED, "the subject is identified")
+        return True
+
+    def _schema(self, report: Report, credential: dict[str, Any]) -> None:
+        result = schema.validate(credential)
+        if result is None:
+            report.add("schema", SKIPPED, "no published schema applies (VC 1.1 credential)")
+        elif result.errors:
+            report.add("schema", WARNING, f"does not match the strict {result.schema} schema: " + "; ".join(result.errors))
+        else:
+            report.add("schema", PASSED, f"matches the {result.schema} schema")
+
+    def _contexts(self, report: Report, credential: dict[str, Any]) -> bool:
+        problems = list(_context_problems(credential, self.loader))
+        if problems:
+            report.add("contexts", FAILED, "; ".join(problems[:5]))
+            return False
+        report.add("contexts", PASSED, "every context is pinned and allowlisted")
+        return True
+
+    def _expansion(self, report: Report, credential: dict[str, Any]) -> bytes | None:
+        unsecured = {k: v for k, v in credential.items() if k != "proof"}
+        try:
+            quads, dropped = self.jsonld.to_quads_reporting(unsecured)
+            canonical = self.jsonld.canonize_quads(quads)
+        except JsonLdError as exc:
+            report.add("expansion", FAILED, exc.message)
+            return None
+        if dropped:
+            report.add("expansion", WARNING, f"undefined type(s) {', '.join(sorted(set(dropped)))} are not signed (missing extensions context)")
+        else:
+            report.add("expansion", PASSED, "every term and type is defined; nothing is dropped")
+        return hashlib.sha256(canonical.encode("utf-8")).digest()
+
+    def _di_proof(self, report: Report, credential: dict[str, Any], doc_hash: bytes) -> None:
+        if not credential.get("proof"):
+            report.add("proof", FAILED, "the credential has no proof")
+            return
+        outcomes = self.integrity.verify(credential, self.resolver, rdf_document_hash=doc_hash)
+        bad = [o for o in outcomes if not o.ok]
+        if bad:
+            report.add("proof", FAILED, "; ".join(o.message for o in bad))
+            return
+        names = ", ".join(sorted({str(o.proof.get("cryptosuite") or o.proof.get("type")) for o in outcomes}))
+        report.add("proof", PASSED, f"{len(outcomes)} proof(s) verified ({names})")
+        self._key_binding(report, credential, outcomes)
+
+    def _key_binding(self, report: Report, credential: dict[str, Any], outcomes: list[ProofOutcome]) -> None:
+        issuer = _issuer_id(credential)
+        for outcome in outcomes:
+            method = outcome.method
+            assert method is not None
+            if method.controller != issuer:
+                report.add("key_binding", FAILED, f"the key {method.id} is controlled by {method.controller!r}, not by the issuer {issuer!r}")
+                return
+            if not authorizes(outcome.controller_document, method.id, "assertionMethod"):
+                report.add("key_binding", FAILED, f"the issuer's document does not list {method.id} as an assertion method")
+                return
+        report.add("key_binding", PASSED, f"signed with a key of the issuer {issuer}")
+
+    def _jwt_proof(self, report: Report, credential: dict[str, Any], outcome: jose.JwtOutcome) -> None:
+        if not outcome.ok:
+            report.add("proof", FAILED, outcome.message)
+            return
+        report.add("proof", PASSED, outcome.message)
+        issuer = _issuer_id(credential)
+        iss = outcome.payload.get("iss")
+        if outcome.header_key_only:
+            report.add("key_binding", FAILED, "the key is carried only in the JOSE header (jwk): nothing binds it to the issuer")
+        elif iss is not None and iss != issuer:
+            report.add("key_binding", FAILED, f"the JWT iss {iss!r} is not the credential issuer {issuer!r}")
+        elif outcome.method is None or outcome.method.controller != issuer:
+            controller = outcome.method.controller if outcome.method else None
+            report.add("key_binding", FAILED, f"the key is controlled by {controller!r}, not by the issuer {issuer!r}")
+        elif not authorizes(outcome.controller_document, outcome.method.id, "assertionMethod"):
+            report.add("key_binding", FAILED, f"the issuer's document does not list {outcome.method.id} as an assertion method")
+        else:
+            report.add("key_binding", PASSED, f"signed with a key of the issuer {issuer}")
+
+    def _dates(self, report: Report, credential: dict[str, Any], at: datetime, jwt: jose.JwtOutcome | None) -> None:
+        claims = jose.jwt_dates(jwt.payload) if jwt is not None else {}
+        start = credential.get("validFrom", credential.get("issuanceDate", claims.get("nbf")))
+        end = credential.get("validUntil", credential.get("expirationDate", claims.get("exp")))
+        for proof in _as_list(credential.get("proof")):
+            if isinstance(proof, dict) and "expires" in proof and end is None:
+                end = proof["expires"]
+        _date_check(report, "valid_from", start, at, before=True)
+        _date_check(report, "valid_until", end, at, before=False)
+
+    def _status(self, report: Report, credential: dict[str, Any], at: datetime, depth: int) -> None:
+        entries = _as_list(credential.get("credentialStatus"))
+        if not entries:
+            report.add("status.revocation", SKIPPED, "the credential has no status entry")
+            return
+        for raw in entries:
+            self._status_entry(report, credential, raw, at, depth)
+
+    def _status_entry(self, report: Report, credential: dict[str, Any], raw: Any, at: datetime, depth: int) -> None:
+        try:
+            entry = parse_entry(raw)
+        except InputError as exc:
+            report.add("status.list", WARNING, f"status entry not checked: {exc.message}")
+            return
+        code = f"status.{entry.purpose}" if entry.purpose in ("revocation", "suspension") else "status.list"
+        try:
+            list_credential = self.resolver.document(entry.list_url)
+        except ResolutionError as exc:
+            report.add(code, WARNING, f"status not checked: {exc.message}")
+            return
+        nested = Report()
+        self._run(nested, list_credential, at, True, depth + 1)
+        if not nested.verified:
+            failures = "; ".join(c.message for c in nested.checks if c.status == FAILED)
+            report.add(code, FAILED, f"the status list {entry.list_url} does not verify: {failures}")
+            return
+        self._read_bit(report, credential, list_credential, entry, code)
+
+    def _read_bit(self, report: Report, credential: dict[str, Any], list_credential: Any, entry: Any, code: str) -> None:
+        subject = list_credential.get("credentialSubject") if isinstance(list_credential, dict) else None
+        if not isinstance(subject, dict):
+            report.add(code, FAILED, "the status list credential has no subject")
+            return
+        if subject.get("statusPurpose") not in (entry.purpose, [entry.purpose]):
+            report.add(code, FAILED, f"the status list is for {subject.get('statusPurpose')!r}, not {entry.purpose!r}")
+            return
+        try:
+            bits = Bitstring.decode(subject.get("encodedList", ""))
+            value = bits.get(entry.index, entry.status_size)
+        except InputError as exc:
+            report.add(code, FAILED, f"the status list cannot be read: {exc.message}")
+            return
+        if bits.size < MIN_ENTRIES:
+            report.add("status.list", WARNING, f"the status list has {bits.size:,} entries, fewer than the {MIN_ENTRIES:,} minimum (weak herd privacy)")
+        if _issuer_id(list_credential) != _issuer_id(credential):
+            report.add("status.list", WARNING, f"the status list is signed by {_issuer_id(list_credential)!r}, not the credential's issuer")
+        if value:
+            word = "revoked" if entry.purpose == "revocation" else entry.purpose + "ed" if entry.purpose == "suspension" else f"flagged ({entry.purpose})"
+            report.add(code, FAILED, f"the issuer has {word} this credential (list {entry.list_url}, index {entry.index})")
+        else:
+            report.add(code, PASSED, f"not {'revoked' if entry.purpose == 'revocation' else entry.purpose + 'ed'} (index {entry.index})")
+
+    def _embedded(self, report: Report, credential: dict[str, Any], at: datetime, depth: int) -> None:
+        embedded = list(_embedded_credentials(credential))
+        if not embedded:
+            return
+        if depth >= MAX_EMBEDDED_DEPTH:
+            report.add("embedded", FAILED, "embedded credentials are nested too deeply")
+            return
+        failures = []
+        for path, item in embedded:
+            nested = Report()
+            self._run(nested, item, at, True, depth + 1)
+            if not nested.verified:
+                reasons = "; ".join(f"{c.code}: {c.message}" for c in nested.checks if c.status == FAILED)
+                failures.append(f"{path}: {reasons}")
+        if failures:
+            report.add("embedded", FAILED, " | ".join(failures[:5]))
+        else:
+            report.add("embedded", PASSED, f"{len(embedded)} embedded credential(s) verified")
+
+
+def _read_input(data: Any) -> _Input:
+    if isinstance(data, dict):
+        return _Input(credential=data, format="json-ld")
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if not isinstance(data, bytes):
+        raise InputError("the input is not a document")
+    if len(data) > baking.MAX_IMAGE_BYTES:
+        raise InputError("the input is larger than the 10 MB image limit")
+    if baking.is_png(data):
+        return _from_text(baking.read_png(data), "png")
+    if baking.is_svg(data):
+        return _from_text(baking.read_svg(data), "svg")
+    return _from_text(data, None)
+
+
+def _from_text(text: str | bytes, image: str | None) -> _Input:
+    raw = text.encode("utf-8") if isinstance(text, str) else text
+    stripped = raw.strip()
+    if stripped.startswith(b"{") or stripped.startswith(b"["):
+        document = safejson.parse(raw)
+        if not isinstance(document, dict):
+            raise InputError("the document is JSON but not an object")
+        return _Input(credential=document, format=f"{image}+json-ld" if image else "json-ld")
+    try:
+        token = stripped.decode("ascii")
+    except UnicodeDecodeError as exc:
+        raise InputError("the input is neither JSON, a JWT, a PNG nor an SVG") from exc
+    if jose.looks_like_jwt(token):
+        return _Input(jwt=token, format=f"{image}+jwt" if image else "jwt")
+    raise InputError("the input is neither JSON, a JWT, a PNG nor an SVG")
+
+
+def _model_problem(credential: dict[str, Any]) -> str:
+    contexts = credential.get("@context")
+    first = contexts[0] if isinstance(contexts, list) and contexts else contexts
+    if first not in VC_CONTEXTS:
+        return "the first @context is not the VC 2.0 or VC 1.1 context"
+    types = credential.get("type")
+    if "VerifiableCredential" not in (types if isinstance(types, list) else [types]):
+        return "type does not include VerifiableCredential"
+    if _issuer_id(credential) is None:
+        return "the credential has no issuer id"
+    subjects = credential.get("credentialSubject")
+    if not subjects or not all(isinstance(s, dict) for s in _as_list(subjects)):
+        return "the credential has no credentialSubject object"
+    return ""
+
+
+def _context_problems(value: Any, loader: DocumentLoader, path: str = "") -> Any:
+    """Every @context anywhere in the document must be a known, pinned URL."""
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _context_problems(item, loader, f"{path}[{i}]")
+        return
+    if not isinstance(value, dict):
+        return
+    for key, item in value.items():
+        if key == "@context":
+            for ctx in _as_list(item):
+                if isinstance(ctx, dict):
+                    yield f"inline context objects are refused (at {path or '/'}@context)"
+                elif not isinstance(ctx, str):
+                    yield f"invalid @context value at {path or '/'}"
+                elif not loader.knows(ctx):
+                    yield f"context {ctx!r} is not on the allowlist"
+        else:
+            yield from _context_problems(item, loader, f"{path}/{key}")
+
+
+def _embedded_credentials(credential: dict[str, Any]) -> Any:
+    subjects = _as_list(credential.get("credentialSubject"))
+    for s_index, subject in enumerate(subjects):
+        if not isinstance(subject, dict):
+            continue
+        for i, item in enumerate(_as_list(subject.get("verifiableCredential"))):
+            if isinstance(item, dict):
+                yield f"credentialSubject[{s_index}].verifiableCredential[{i}]", item
+        achievement = subject.get("achievement")
+        if isinstance(achievement, dict):
+            yield from _endorsements(achievement, "credentialSubject.achievement")
+    issuer = credential.get("issuer")
+    if isinstance(issuer, dict):
+        yield from _endorsements(issuer, "issuer")
+    yield from _endorsements(credential, "")
+
+
+def _endorsements(holder: dict[str, Any], path: str) -> Any:
+    for i, item in enumerate(_as_list(holder.get("endorsement"))):
+        if isinstance(item, dict):
+            yield f"{path}.endorsement[{i}]".lstrip("."), item
+    for i, item in enumerate(_as_list(holder.get("endorsementJwt"))):
+        if isinstance(item, str):
+            yield f"{path}.endorsementJwt[{i}]".lstrip("."), item
+
+
+def _date_check(report: Report, code: str, value: Any, at: datetime, *, before: bool) -> None:
+    if value is None:
+        if before:
+            report.add(code, WARNING, "the credential states no validFrom or issuanceDate")
+        else:
+            report.add(code, PASSED, "the credential does not expire")
+        return
+    try:
+        instant = parse_datetime(value)
+    except InputError as exc:
+        report.add(code, FAILED, exc.message)
+        return
+    if before and instant > at:
+        report.add(code, FAILED, f"not valid until {value}")
+    elif not before and instant <= at:
+        report.add(code, FAILED, f"expired on {value}")
+    else:
+        report.add(code, PASSED, f"valid from {value}" if before else f"valid until {value}")
+
+
+def _issuer_id(credential: Any) -> str | None:
+    if not isinstance(credential, dict):
+        return None
+    issuer = credential.get("issuer")
+    if isinstance(issuer, dict):
+        issuer = issuer.get("id")
+    return issuer if isinstance(issuer, str) and issuer else None
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
