@@ -157,10 +157,4 @@ def achievement_credential(
         credential["evidence"] = evidence
     if status:
         credential["credentialStatus"] = status if len(status) > 1 else status[0]
-    credential["credentialSchema"] = [
-        {
-            "id": "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_achievementcredential_schema.json",
-            "type": "1EdTechJsonSchemaValidator2019",
-        }
-    ]
     return credential

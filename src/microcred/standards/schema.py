@@ -51,7 +51,8 @@ def validate(credential: dict[str, Any], limit: int = 5) -> SchemaResult | None:
     errors = []
     for error in _validator(name).iter_errors(credential):
         path = "/".join(str(p) for p in error.instance_path) or "(root)"
-        errors.append(f"{path}: {error.message[:200]}")
+        message = error.message if len(error.message) <= 160 else error.message[:157] + "..."
+        errors.append(f"{path}: {message}")
         if len(errors) >= limit:
             break
     return SchemaResult(name, errors)

@@ -143,6 +143,7 @@ class Verifier:
         if parsed is None:
             return
         report.format = parsed.format
+        report.add("parse", PASSED, "the input was read within the size, depth and duplicate-key limits")
         report.add("format", PASSED, f"read as {parsed.format}")
         jwt_outcome = jose.verify_vc_jwt(parsed.jwt, self.resolver) if parsed.jwt else None
         credential = parsed.credential if jwt_outcome is None else jwt_outcome.credential

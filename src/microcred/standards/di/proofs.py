@@ -113,7 +113,8 @@ class DataIntegrity:
         signature = signer.sign(self.hash_data(suite, signed_doc, config))
         proof["proofValue"] = encode_base58btc(signature)
         proofs = [*existing, proof]
-        return {**unsecured, "proof": proofs if len(proofs) > 1 else proof}
+        as_list = len(proofs) > 1 or _is_open_badge(document)
+        return {**unsecured, "proof": proofs if as_list else proof}
 
     @staticmethod
     def _proof_options(suite: Cryptosuite, options: ProofOptions, context: Any) -> dict[str, Any]:
@@ -205,6 +206,12 @@ class DataIntegrity:
         if "previousProof" in proof:
             signed = {**unsecured, "proof": _previous(all_proofs, proof["previousProof"])}
         return self.hash_data(suite, signed, config)
+
+
+def _is_open_badge(document: dict[str, Any]) -> bool:
+    """OB 3.0 credentials carry `proof` as an array: the official schema requires it."""
+    types = _as_list(document.get("type"))
+    return "AchievementCredential" in types or "OpenBadgeCredential" in types or "EndorsementCredential" in types
 
 
 def _check_proof_shape(proof: dict[str, Any], purpose: str) -> str:
