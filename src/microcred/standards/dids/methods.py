@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote, unquote
 
-from microcred.errors import ResolutionError
+from microcred.errors import KeyFormatError, ResolutionError
 from microcred.standards.keys import decode_public_multibase, public_key_multibase
 
 DID_CONTEXTS = ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"]
@@ -24,8 +24,8 @@ def did_key_document(did: str) -> dict[str, Any]:
     multibase = did.removeprefix("did:key:")
     try:
         decode_public_multibase(multibase)
-    except ValueError as exc:
-        raise ResolutionError(f"{did!r} does not hold a valid key: {exc}") from exc
+    except KeyFormatError as exc:
+        raise ResolutionError(f"{did!r} does not hold a usable key: {exc.message}") from exc
     vm_id = f"{did}#{multibase}"
     document: dict[str, Any] = {
         "@context": DID_CONTEXTS,
