@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from microcred import bootstrap
 from microcred.cli import render
@@ -214,26 +215,24 @@ def demo() -> None:
     run(out)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    command = typer.main.get_command(app)
     try:
-        code = app(standalone_mode=False)
+        code = command.main(argv, prog_name="microcred", standalone_mode=False)
         sys.exit(code if isinstance(code, int) else EXIT_OK)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except (UsageError, _click_usage_errors()) as exc:
-        err.print(f"[red]error:[/red] {getattr(exc, 'message', None) or exc}")
+    except typer.Abort:
+        sys.exit(130)
+    except typer.TyperException as exc:  # the click usage errors typer raises
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        err.print(f"[red]error:[/red] {escape(message)}")
         sys.exit(EXIT_USAGE)
     except MicrocredError as exc:
-        err.print(f"[red]error ({exc.code}):[/red] {exc.message}")
+        err.print(f"[red]error ({exc.code}):[/red] {escape(exc.message)}")
         sys.exit(EXIT_USAGE)
     except KeyboardInterrupt:
         sys.exit(130)
-
-
-def _click_usage_errors() -> type[Exception]:
-    import click
-
-    return click.exceptions.ClickException
 
 
 if __name__ == "__main__":
