@@ -22,26 +22,52 @@ _fast = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":
 
 def canonicalize(value: Any) -> bytes:
     """The RFC 8785 canonical UTF-8 bytes of a JSON value."""
-    text = _fast.encode(value) if _is_simple(value) else _serialize(value)
+    simple = _simplify(value)
+    text = _fast.encode(simple) if simple is not _COMPLEX else _serialize(value)
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise JcsError("lone surrogates cannot be canonicalized (I-JSON)") from exc
 
 
-def _is_simple(value: Any) -> bool:
+_COMPLEX: Any = object()
+
+
+def _simplify(value: Any) -> Any:
+    """`value` with floats in a form the C encoder prints exactly as ECMAScript
+    does (a new container only where something changed), or _COMPLEX."""
     if isinstance(value, str) or value is None or isinstance(value, bool):
-        return True
+        return value
     if isinstance(value, int):
-        return -_MAX_SAFE < value < _MAX_SAFE
+        return value if -_MAX_SAFE < value < _MAX_SAFE else _COMPLEX
+    if isinstance(value, float):
+        return _simple_float(value)
     if isinstance(value, dict):
+        changed = False
+        out = {}
         for key, item in value.items():
-            if not isinstance(key, str) or _needs_utf16_sort(key) or not _is_simple(item):
-                return False
-        return True
+            if not isinstance(key, str) or _needs_utf16_sort(key):
+                return _COMPLEX
+            new = _simplify(item)
+            if new is _COMPLEX:
+                return _COMPLEX
+            changed = changed or new is not item
+            out[key] = new
+        return out if changed else value
     if isinstance(value, list):
-        return all(_is_simple(item) for item in value)
-    return False
+        items = [_simplify(item) for item in value]
+        if any(item is _COMPLEX for item in items):
+            return _COMPLEX
+        return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
+    return _COMPLEX
+
+
+def _simple_float(value: float) -> Any:
+    if value.is_integer():
+        return int(value) if abs(value) < _MAX_SAFE else _COMPLEX  # ECMAScript prints 5.0 as 5
+    text = repr(value)
+    # Without an exponent, CPython's shortest round-trip digits are ECMAScript's.
+    return value if "e" not in text and "n" not in text else _COMPLEX
 
 
 def _needs_utf16_sort(key: str) -> bool:

@@ -89,6 +89,20 @@ class ActiveContext:
     direction: str | None = None
     previous: ActiveContext | None = None
     has_protected: bool = False
+    # Memo of vocab-relative IRI expansions; valid because a finished context never changes.
+    vocab_cache: dict[str, str | None] = field(default_factory=dict)
+
+    def expand_key(self, value: str) -> str | None:
+        """expand_iri(value, vocab=True), memoized per context."""
+        try:
+            return self.vocab_cache[value]
+        except KeyError:
+            pass
+        result = expand_iri(self, value, vocab=True)
+        if len(self.vocab_cache) > 10_000:
+            self.vocab_cache.clear()
+        self.vocab_cache[value] = result
+        return result
 
     def copy(self) -> ActiveContext:
         return ActiveContext(

@@ -145,7 +145,7 @@ class Expander:
         for key, value in element.items():
             if key == "@context":
                 continue
-            expanded_prop = expand_iri(active, key, vocab=True)
+            expanded_prop = active.expand_key(key)
             if expanded_prop is None or not (is_keyword(expanded_prop) or ":" in expanded_prop):
                 raise DataLossError(f"property {key!r} is not defined by any context and would be dropped")
             if is_keyword(expanded_prop):
@@ -224,7 +224,7 @@ def _kw_type(exp: Expander, active: ActiveContext, ts: ActiveContext, prop: Any,
         raise JsonLdError("invalid type value: not a string")
     expanded = []
     for item in values:
-        iri = expand_iri(ts, item, vocab=True, relative=True)
+        iri = ts.expand_key(item) if ts.base is None else expand_iri(ts, item, vocab=True, relative=True)
         if iri is None or not (is_absolute_iri(iri) or iri.startswith("_:") or iri in ("@json", "@none")):
             if item in TOLERATED_UNDEFINED_TYPES:
                 exp.dropped.append(item)
@@ -332,7 +332,7 @@ def _expands_to(active: ActiveContext, key: str) -> str | None:
 
 def _keeps_context(active: ActiveContext, element: dict[str, Any]) -> bool:
     """True for value objects and bare `{"@id": ...}` references (API 5.1.2 step 7)."""
-    keys = [expand_iri(active, k, vocab=True) for k in element]
+    keys = [active.expand_key(k) for k in element]
     if "@value" in keys:
         return True
     return len(keys) == 1 and keys[0] == "@id"
@@ -345,7 +345,7 @@ def _expand_value(active: ActiveContext, prop: str, value: Any) -> dict[str, Any
     if type_mapping == "@id" and isinstance(value, str):
         return {"@id": expand_iri(active, value, relative=True)}
     if type_mapping == "@vocab" and isinstance(value, str):
-        return {"@id": expand_iri(active, value, vocab=True, relative=True)}
+        return {"@id": active.expand_key(value) if active.base is None else expand_iri(active, value, vocab=True, relative=True)}
     result: dict[str, Any] = {"@value": value}
     if type_mapping is not None and type_mapping not in ("@id", "@vocab", "@none"):
         result["@type"] = type_mapping

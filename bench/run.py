@@ -1,0 +1,218 @@
+"""`make bench`: engine throughput as ratios against references measured in the same run.
+
+References: raw Ed25519 from `cryptography` (the physical limit) and the pyld
+path (expansion + URDNA2015 in pure Python, the usual Python stack).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import multiprocessing
+import platform
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from microcred.clock import FixedClock  # noqa: E402
+from microcred.services.samples import data_analytics_microcredential  # noqa: E402
+from microcred.standards import jose  # noqa: E402
+from microcred.standards.dates import parse_datetime  # noqa: E402
+from microcred.standards.di import ProofOptions  # noqa: E402
+from microcred.standards.dids import Resolver, did_key_for  # noqa: E402
+from microcred.standards.keys import Ed25519KeyPair, verify_ed25519  # noqa: E402
+from microcred.standards.loader import DocumentLoader  # noqa: E402
+from microcred.standards.multibase import decode_base58btc, encode_base58btc  # noqa: E402
+from microcred.standards.verify import Verifier  # noqa: E402
+from tests.reference import pyld_canonize  # noqa: E402
+
+CREATED = parse_datetime("2026-01-15T09:00:00Z")
+
+
+def per_op(fn: Callable[[], Any], seconds: float = 1.0) -> float:
+    """Median seconds per call over several timed batches."""
+    fn()
+    batch, samples, deadline = 1, [], time.perf_counter() + seconds
+    while True:
+        start = time.perf_counter()
+        for _ in range(batch):
+            fn()
+        elapsed = time.perf_counter() - start
+        if elapsed < 0.02:
+            batch *= 2
+            continue
+        samples.append(elapsed / batch)
+        if time.perf_counter() > deadline and len(samples) >= 5:
+            return statistics.median(samples)
+
+
+class Setup:
+    def __init__(self) -> None:
+        self.key = Ed25519KeyPair.from_seed(bytes(range(32)))
+        self.vm = f"{did_key_for(self.key.public_bytes)}#{self.key.public_multibase}"
+        self.loader = DocumentLoader()
+        self.verifier = Verifier(self.loader, Resolver(), FixedClock(datetime(2026, 6, 1, tzinfo=UTC)))
+        self.credential = data_analytics_microcredential(did_key_for(self.key.public_bytes), "did:example:ada", CREATED, "urn:uuid:6a1f0c3e-2b4d-4e5f-8a9b-0c1d2e3f4a5b")
+        self.signed = {s: self.sign(s) for s in ("eddsa-rdfc-2022", "eddsa-jcs-2022")}
+        self.jwt = jose.sign_vc_jwt(self.credential, self.key, self.vm)
+
+    def sign(self, suite: str, created: datetime = CREATED) -> dict[str, Any]:
+        return self.verifier.integrity.sign(self.credential, self.key, ProofOptions(self.vm, suite, created))
+
+    def pyld_sign(self) -> str:
+        proof = {"type": "DataIntegrityProof", "cryptosuite": "eddsa-rdfc-2022", "created": "2026-01-15T09:00:00Z", "verificationMethod": self.vm, "proofPurpose": "assertionMethod"}
+        config = {**proof, "@context": self.credential["@context"]}
+        data = hashlib.sha256(pyld_canonize(config, self.loader).encode()).digest() + hashlib.sha256(pyld_canonize(self.credential, self.loader).encode()).digest()
+        return encode_base58btc(self.key.sign(data))
+
+    def pyld_verify(self) -> bool:
+        signed = self.signed["eddsa-rdfc-2022"]
+        proof = signed["proof"][0]
+        config = {k: v for k, v in proof.items() if k != "proofValue"} | {"@context": signed["@context"]}
+        unsecured = {k: v for k, v in signed.items() if k != "proof"}
+        data = hashlib.sha256(pyld_canonize(config, self.loader).encode()).digest() + hashlib.sha256(pyld_canonize(unsecured, self.loader).encode()).digest()
+        public = self.key.public_bytes
+        return verify_ed25519(public, decode_base58btc(proof["proofValue"]), data)
+
+
+def measure(setup: Setup) -> dict[str, float]:
+    message = b"\x01" * 64
+    signature = setup.key.sign(message)
+    counter = iter(range(10**9))
+    rdfc = setup.signed["eddsa-rdfc-2022"]
+    jcs_signed = setup.signed["eddsa-jcs-2022"]
+    integrity, resolver = setup.verifier.integrity, setup.verifier.resolver
+    assert setup.pyld_verify() and setup.verifier.verify(rdfc).verified
+    return {
+        "raw_sign": per_op(lambda: setup.key.sign(message)),
+        "raw_verify": per_op(lambda: verify_ed25519(setup.key.public_bytes, signature, message)),
+        "pyld_sign": per_op(setup.pyld_sign, 2.0),
+        "pyld_verify": per_op(setup.pyld_verify, 2.0),
+        "rdfc_sign_batch": per_op(lambda: setup.sign("eddsa-rdfc-2022")),
+        "rdfc_sign_single": per_op(lambda: setup.sign("eddsa-rdfc-2022", CREATED + timedelta(seconds=next(counter)))),
+        "rdfc_verify_proof": per_op(lambda: integrity.verify(rdfc, resolver)),
+        "rdfc_verify_pipeline": per_op(lambda: setup.verifier.verify(rdfc)),
+        "jcs_sign": per_op(lambda: setup.sign("eddsa-jcs-2022")),
+        "jcs_verify_proof": per_op(lambda: integrity.verify(jcs_signed, resolver)),
+        "jwt_sign": per_op(lambda: jose.sign_vc_jwt(setup.credential, setup.key, setup.vm)),
+        "jwt_verify_proof": per_op(lambda: jose.verify_vc_jwt(setup.jwt, resolver)),
+    }
+
+
+def _worker(seconds: float, queue: Any) -> None:
+    setup = Setup()
+    count, deadline = 0, time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        setup.sign("eddsa-rdfc-2022")
+        count += 1
+    queue.put(count / seconds)
+
+
+def processes(n: int, seconds: float = 3.0) -> float:
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    workers = [ctx.Process(target=_worker, args=(seconds, queue)) for _ in range(n)]
+    for w in workers:
+        w.start()
+    total = sum(queue.get() for _ in workers)
+    for w in workers:
+        w.join()
+    return float(total)
+
+
+def hostile_inputs(setup: Setup) -> dict[str, float]:
+    big = json.dumps({"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"], "issuer": "did:example:i", "credentialSubject": {"id": "did:example:s", "name": "x" * 1_040_000}}).encode()
+    nodes = [{"id": f"_:n{i}", "name": "x", "url": [f"_:n{j}" for j in range(16) if j != i]} for i in range(16)]
+    clique = {"@context": ["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"], "type": ["VerifiableCredential"], "issuer": "did:example:i",
+              "credentialSubject": {"id": "did:example:s", "type": ["AchievementSubject"], "source": [{"id": n["id"], "type": "Profile", "endorsement": [{"id": f"_:n{j}"} for j in range(16) if f"_:n{j}" != n["id"]]} for n in nodes]},
+              "proof": [{"type": "DataIntegrityProof", "cryptosuite": "eddsa-rdfc-2022", "proofPurpose": "assertionMethod", "verificationMethod": setup.vm, "proofValue": "z1"}]}  # fmt: skip
+    cases = {"1 MB credential": big, "depth 100,000": b"[" * 100_000 + b"]" * 100_000, "blank-node clique (16)": clique, "1 MB of brackets in a string": b'{"a":"' + b"[" * 1_000_000 + b'"}'}
+    out = {}
+    for name, data in cases.items():
+        start = time.perf_counter()
+        setup.verifier.verify(data)
+        out[name] = time.perf_counter() - start
+    return out
+
+
+def render(m: dict[str, float], one: float, two: float, rss_mb: float, hostile: dict[str, float]) -> str:
+    def row(name: str, key: str, ref: str, ref_name: str, target: str) -> str:
+        ms = m[key] * 1000
+        ratio = m[ref] / m[key] if ref.startswith("pyld") else m[key] / m[ref]
+        rel = f"{ratio:.1f}x faster than {ref_name}" if ref.startswith("pyld") else f"{ratio:.1f}x {ref_name}"
+        return f"| {name} | {ms:.3f} | {1 / m[key]:,.0f} | {rel} | {target} |"
+
+    lines = [
+        "# Performance",
+        "",
+        f"Measured by `make bench` on {datetime.now(UTC):%Y-%m-%d} ({platform.python_implementation()} {platform.python_version()}, "
+        f"{multiprocessing.cpu_count()} cores). Input: a realistic {len(json.dumps(Setup().credential)):,}-byte OB 3.0 AchievementCredential "
+        "(`microcred.services.samples`). Times are medians per operation on one core; ratios are against references measured in the same run.",
+        "",
+        "## References (same run)",
+        "",
+        "| reference | ms/op | ops/s |",
+        "|---|---:|---:|",
+        f"| raw Ed25519 sign (`cryptography`, the physical limit) | {m['raw_sign'] * 1000:.3f} | {1 / m['raw_sign']:,.0f} |",
+        f"| raw Ed25519 verify (strict: key and S checks) | {m['raw_verify'] * 1000:.3f} | {1 / m['raw_verify']:,.0f} |",
+        f"| pyld 3.3 `eddsa-rdfc-2022` sign | {m['pyld_sign'] * 1000:.3f} | {1 / m['pyld_sign']:,.0f} |",
+        f"| pyld 3.3 `eddsa-rdfc-2022` verify (proof only) | {m['pyld_verify'] * 1000:.3f} | {1 / m['pyld_verify']:,.0f} |",
+        "",
+        "## microcred engine",
+        "",
+        "| operation | ms/op | ops/s per core | ratio | target |",
+        "|---|---:|---:|---|---|",
+        row("`eddsa-rdfc-2022` sign (batch: shared proof config)", "rdfc_sign_batch", "pyld_sign", "pyld sign", ">= 10x pyld"),
+        row("`eddsa-rdfc-2022` sign (single: new proof config)", "rdfc_sign_single", "pyld_sign", "pyld sign", ">= 10x pyld"),
+        row("`eddsa-rdfc-2022` sign vs raw", "rdfc_sign_batch", "raw_sign", "raw Ed25519 sign", "<= 25x raw"),
+        row("`eddsa-rdfc-2022` verify (proof only)", "rdfc_verify_proof", "pyld_verify", "pyld verify", ">= 8x pyld"),
+        row("full pipeline verify (offline, no remote status)", "rdfc_verify_pipeline", "pyld_verify", "pyld proof verify", ">= 5x pyld proof verify"),
+        row("`eddsa-jcs-2022` sign", "jcs_sign", "raw_sign", "raw Ed25519 sign", "<= 5x raw"),
+        row("`eddsa-jcs-2022` verify (proof only)", "jcs_verify_proof", "raw_verify", "raw Ed25519 verify", "<= 4x raw"),
+        row("VC-JWT EdDSA sign", "jwt_sign", "raw_sign", "raw Ed25519 sign", "<= 5x raw"),
+        row("VC-JWT EdDSA verify (signature and key)", "jwt_verify_proof", "raw_verify", "raw Ed25519 verify", "<= 4x raw"),
+        "",
+        "## Scaling and memory",
+        "",
+        "| measure | value | target |",
+        "|---|---:|---|",
+        f"| `eddsa-rdfc-2022` signing, 1 process | {one:,.0f}/s | |",
+        f"| `eddsa-rdfc-2022` signing, 2 processes | {two:,.0f}/s ({two / one:.2f}x) | >= 1.8x |",
+        f"| peak RSS of the benchmark process | {rss_mb:.0f} MB | |",
+        "",
+        "## Hostile inputs (full pipeline; each must be decided in under 1 s)",
+        "",
+        "| input | seconds | result |",
+        "|---|---:|---|",
+        *[f"| {name} | {secs:.3f} | {'ok' if secs < 1 else 'TOO SLOW'} |" for name, secs in hostile.items()],
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--write", type=Path)
+    args = parser.parse_args()
+    setup = Setup()
+    m = measure(setup)
+    one, two = processes(1), processes(2)
+    hostile = hostile_inputs(setup)
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    text = render(m, one, two, rss_mb, hostile)
+    print(text)
+    if args.write:
+        args.write.parent.mkdir(parents=True, exist_ok=True)
+        args.write.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
