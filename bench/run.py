@@ -22,17 +22,18 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from microcred.clock import FixedClock  # noqa: E402
-from microcred.services.samples import data_analytics_microcredential  # noqa: E402
-from microcred.standards import jose  # noqa: E402
-from microcred.standards.dates import parse_datetime  # noqa: E402
-from microcred.standards.di import ProofOptions  # noqa: E402
-from microcred.standards.dids import Resolver, did_key_for  # noqa: E402
-from microcred.standards.keys import Ed25519KeyPair, verify_ed25519  # noqa: E402
-from microcred.standards.loader import DocumentLoader  # noqa: E402
-from microcred.standards.multibase import decode_base58btc, encode_base58btc  # noqa: E402
-from microcred.standards.verify import Verifier  # noqa: E402
-from tests.reference import pyld_canonize  # noqa: E402
+from tests.reference import pyld_canonize
+
+from microcred.clock import FixedClock
+from microcred.services.samples import data_analytics_microcredential
+from microcred.standards import jose
+from microcred.standards.dates import parse_datetime
+from microcred.standards.di import ProofOptions
+from microcred.standards.dids import Resolver, did_key_for
+from microcred.standards.keys import Ed25519KeyPair, verify_ed25519
+from microcred.standards.loader import DocumentLoader
+from microcred.standards.multibase import decode_base58btc, encode_base58btc
+from microcred.standards.verify import Verifier
 
 CREATED = parse_datetime("2026-01-15T09:00:00Z")
 
@@ -60,7 +61,12 @@ class Setup:
         self.vm = f"{did_key_for(self.key.public_bytes)}#{self.key.public_multibase}"
         self.loader = DocumentLoader()
         self.verifier = Verifier(self.loader, Resolver(), FixedClock(datetime(2026, 6, 1, tzinfo=UTC)))
-        self.credential = data_analytics_microcredential(did_key_for(self.key.public_bytes), "did:example:ada", CREATED, "urn:uuid:6a1f0c3e-2b4d-4e5f-8a9b-0c1d2e3f4a5b")
+        self.credential = data_analytics_microcredential(
+            did_key_for(self.key.public_bytes),
+            "did:example:ada",
+            CREATED,
+            "urn:uuid:6a1f0c3e-2b4d-4e5f-8a9b-0c1d2e3f4a5b",
+        )
         self.signed = {s: self.sign(s) for s in ("eddsa-rdfc-2022", "eddsa-jcs-2022")}
         self.jwt = jose.sign_vc_jwt(self.credential, self.key, self.vm)
 
@@ -68,9 +74,18 @@ class Setup:
         return self.verifier.integrity.sign(self.credential, self.key, ProofOptions(self.vm, suite, created))
 
     def pyld_sign(self) -> str:
-        proof = {"type": "DataIntegrityProof", "cryptosuite": "eddsa-rdfc-2022", "created": "2026-01-15T09:00:00Z", "verificationMethod": self.vm, "proofPurpose": "assertionMethod"}
+        proof = {
+            "type": "DataIntegrityProof",
+            "cryptosuite": "eddsa-rdfc-2022",
+            "created": "2026-01-15T09:00:00Z",
+            "verificationMethod": self.vm,
+            "proofPurpose": "assertionMethod",
+        }
         config = {**proof, "@context": self.credential["@context"]}
-        data = hashlib.sha256(pyld_canonize(config, self.loader).encode()).digest() + hashlib.sha256(pyld_canonize(self.credential, self.loader).encode()).digest()
+        data = (
+            hashlib.sha256(pyld_canonize(config, self.loader).encode()).digest()
+            + hashlib.sha256(pyld_canonize(self.credential, self.loader).encode()).digest()
+        )
         return encode_base58btc(self.key.sign(data))
 
     def pyld_verify(self) -> bool:
@@ -78,7 +93,10 @@ class Setup:
         proof = signed["proof"][0]
         config = {k: v for k, v in proof.items() if k != "proofValue"} | {"@context": signed["@context"]}
         unsecured = {k: v for k, v in signed.items() if k != "proof"}
-        data = hashlib.sha256(pyld_canonize(config, self.loader).encode()).digest() + hashlib.sha256(pyld_canonize(unsecured, self.loader).encode()).digest()
+        data = (
+            hashlib.sha256(pyld_canonize(config, self.loader).encode()).digest()
+            + hashlib.sha256(pyld_canonize(unsecured, self.loader).encode()).digest()
+        )
         public = self.key.public_bytes
         return verify_ed25519(public, decode_base58btc(proof["proofValue"]), data)
 
@@ -131,12 +149,24 @@ def processes(n: int, seconds: float = 3.0) -> float:
 
 
 def hostile_inputs(setup: Setup) -> dict[str, float]:
-    big = json.dumps({"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"], "issuer": "did:example:i", "credentialSubject": {"id": "did:example:s", "name": "x" * 1_040_000}}).encode()
+    big = json.dumps(
+        {
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "type": ["VerifiableCredential"],
+            "issuer": "did:example:i",
+            "credentialSubject": {"id": "did:example:s", "name": "x" * 1_040_000},
+        }
+    ).encode()
     nodes = [{"id": f"_:n{i}", "name": "x", "url": [f"_:n{j}" for j in range(16) if j != i]} for i in range(16)]
     clique = {"@context": ["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"], "type": ["VerifiableCredential"], "issuer": "did:example:i",
               "credentialSubject": {"id": "did:example:s", "type": ["AchievementSubject"], "source": [{"id": n["id"], "type": "Profile", "endorsement": [{"id": f"_:n{j}"} for j in range(16) if f"_:n{j}" != n["id"]]} for n in nodes]},
               "proof": [{"type": "DataIntegrityProof", "cryptosuite": "eddsa-rdfc-2022", "proofPurpose": "assertionMethod", "verificationMethod": setup.vm, "proofValue": "z1"}]}  # fmt: skip
-    cases = {"1 MB credential": big, "depth 100,000": b"[" * 100_000 + b"]" * 100_000, "blank-node clique (16)": clique, "1 MB of brackets in a string": b'{"a":"' + b"[" * 1_000_000 + b'"}'}
+    cases = {
+        "1 MB credential": big,
+        "depth 100,000": b"[" * 100_000 + b"]" * 100_000,
+        "blank-node clique (16)": clique,
+        "1 MB of brackets in a string": b'{"a":"' + b"[" * 1_000_000 + b'"}',
+    }
     out = {}
     for name, data in cases.items():
         start = time.perf_counter()
@@ -172,15 +202,41 @@ def render(m: dict[str, float], one: float, two: float, rss_mb: float, hostile: 
         "",
         "| operation | ms/op | ops/s per core | ratio | target |",
         "|---|---:|---:|---|---|",
-        row("`eddsa-rdfc-2022` sign (batch: shared proof config)", "rdfc_sign_batch", "pyld_sign", "pyld sign", ">= 10x pyld"),
-        row("`eddsa-rdfc-2022` sign (single: new proof config)", "rdfc_sign_single", "pyld_sign", "pyld sign", ">= 10x pyld"),
+        row(
+            "`eddsa-rdfc-2022` sign (batch: shared proof config)",
+            "rdfc_sign_batch",
+            "pyld_sign",
+            "pyld sign",
+            ">= 10x pyld",
+        ),
+        row(
+            "`eddsa-rdfc-2022` sign (single: new proof config)",
+            "rdfc_sign_single",
+            "pyld_sign",
+            "pyld sign",
+            ">= 10x pyld",
+        ),
         row("`eddsa-rdfc-2022` sign vs raw", "rdfc_sign_batch", "raw_sign", "raw Ed25519 sign", "<= 25x raw"),
         row("`eddsa-rdfc-2022` verify (proof only)", "rdfc_verify_proof", "pyld_verify", "pyld verify", ">= 8x pyld"),
-        row("full pipeline verify (offline, no remote status)", "rdfc_verify_pipeline", "pyld_verify", "pyld proof verify", ">= 5x pyld proof verify"),
+        row(
+            "full pipeline verify (offline, no remote status)",
+            "rdfc_verify_pipeline",
+            "pyld_verify",
+            "pyld proof verify",
+            ">= 5x pyld proof verify",
+        ),
         row("`eddsa-jcs-2022` sign", "jcs_sign", "raw_sign", "raw Ed25519 sign", "<= 5x raw"),
-        row("`eddsa-jcs-2022` verify (proof only)", "jcs_verify_proof", "raw_verify", "raw Ed25519 verify", "<= 4x raw"),
+        row(
+            "`eddsa-jcs-2022` verify (proof only)", "jcs_verify_proof", "raw_verify", "raw Ed25519 verify", "<= 4x raw"
+        ),
         row("VC-JWT EdDSA sign", "jwt_sign", "raw_sign", "raw Ed25519 sign", "<= 5x raw"),
-        row("VC-JWT EdDSA verify (signature and key)", "jwt_verify_proof", "raw_verify", "raw Ed25519 verify", "<= 4x raw"),
+        row(
+            "VC-JWT EdDSA verify (signature and key)",
+            "jwt_verify_proof",
+            "raw_verify",
+            "raw Ed25519 verify",
+            "<= 4x raw",
+        ),
         "",
         "## Scaling and memory",
         "",

@@ -30,7 +30,9 @@ def read_json(path: Path) -> Any:
 def example_contexts() -> dict[str, bytes]:
     return {
         EXAMPLES_V2: (FIXTURES / "contexts" / "credentials-examples-v2.jsonld").read_bytes(),
-        "https://www.w3.org/2018/credentials/examples/v1": (FIXTURES / "contexts" / "credentials-examples-v1.jsonld").read_bytes(),
+        "https://www.w3.org/2018/credentials/examples/v1": (
+            FIXTURES / "contexts" / "credentials-examples-v1.jsonld"
+        ).read_bytes(),
         "https://w3id.org/citizenship/v4rc1": (FIXTURES / "contexts" / "citizenship-v4rc1.jsonld").read_bytes(),
     }
 
@@ -74,4 +76,9 @@ def verifier(loader: DocumentLoader, jsonld: JsonLdProcessor, documents: StaticD
 @pytest.fixture
 def unsigned_credential(issuer_key: Ed25519KeyPair) -> dict[str, Any]:
     issuer = did_key_for(issuer_key.public_bytes)
-    return data_analytics_microcredential(issuer, "did:example:ada", parse_datetime("2026-01-15T09:00:00Z"), "urn:uuid:6a1f0c3e-2b4d-4e5f-8a9b-0c1d2e3f4a5b")
+    return data_analytics_microcredential(
+        issuer,
+        "did:example:ada",
+        parse_datetime("2026-01-15T09:00:00Z"),
+        "urn:uuid:6a1f0c3e-2b4d-4e5f-8a9b-0c1d2e3f4a5b",
+    )

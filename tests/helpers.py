@@ -15,7 +15,9 @@ def vm_for(key: Ed25519KeyPair) -> str:
     return f"{did_key_for(key.public_bytes)}#{key.public_multibase}"
 
 
-def sign(verifier: Verifier, credential: dict[str, Any], key: Ed25519KeyPair, suite: str = "eddsa-rdfc-2022") -> dict[str, Any]:
+def sign(
+    verifier: Verifier, credential: dict[str, Any], key: Ed25519KeyPair, suite: str = "eddsa-rdfc-2022"
+) -> dict[str, Any]:
     return verifier.integrity.sign(credential, key, ProofOptions(vm_for(key), suite, CREATED))
 
 

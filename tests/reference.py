@@ -21,6 +21,11 @@ def pyld_loader(loader: DocumentLoader) -> Any:
 
 def pyld_canonize(document: Any, loader: DocumentLoader) -> str:
     # base None: otherwise pyld 3.3 turns undefined types into extra triples (see ARCHITECTURE.md)
-    options = {"algorithm": "URDNA2015", "format": "application/n-quads", "documentLoader": pyld_loader(loader), "base": None}
+    options = {
+        "algorithm": "URDNA2015",
+        "format": "application/n-quads",
+        "documentLoader": pyld_loader(loader),
+        "base": None,
+    }
     result: str = jsonld.normalize(json.loads(json.dumps(document)), options)
     return result

@@ -51,14 +51,19 @@ def test_added_undefined_type_fails_expansion(verifier: Verifier, signed: dict[s
 
 
 def test_swapped_inline_context_fails_contexts(verifier: Verifier, signed: dict[str, Any]) -> None:
-    signed["@context"] = [signed["@context"][0], {"name": "https://evil.example/name", "@vocab": "https://evil.example/"}]
+    signed["@context"] = [
+        signed["@context"][0],
+        {"name": "https://evil.example/name", "@vocab": "https://evil.example/"},
+    ]
     report = _quick(verifier, signed)
     assert "contexts" in codes(report)
     assert not report.verified
 
 
 def test_inline_context_inside_an_embedded_credential_fails(verifier: Verifier, signed: dict[str, Any]) -> None:
-    signed["credentialSubject"]["achievement"]["endorsement"] = [{"@context": {"@vocab": "https://evil.example/"}, "type": ["VerifiableCredential"]}]
+    signed["credentialSubject"]["achievement"]["endorsement"] = [
+        {"@context": {"@vocab": "https://evil.example/"}, "type": ["VerifiableCredential"]}
+    ]
     assert "contexts" in codes(_quick(verifier, signed))
 
 
@@ -73,12 +78,25 @@ SMALL_ORDER_IDENTITY = bytes([1] + [0] * 31)
 UNIVERSAL_SIGNATURE = bytes([1] + [0] * 63)  # R = identity, S = 0
 
 
-def test_small_order_key_with_universal_signature_fails(verifier: Verifier, signed: dict[str, Any], documents: Any) -> None:
+def test_small_order_key_with_universal_signature_fails(
+    verifier: Verifier, signed: dict[str, Any], documents: Any
+) -> None:
     did = "did:web:attacker.example"
     vm = f"{did}#k"
     documents.add(
         did,
-        {"id": did, "verificationMethod": [{"id": vm, "type": "Multikey", "controller": did, "publicKeyMultibase": encode_base58btc(b"\xed\x01" + SMALL_ORDER_IDENTITY)}], "assertionMethod": [vm]},
+        {
+            "id": did,
+            "verificationMethod": [
+                {
+                    "id": vm,
+                    "type": "Multikey",
+                    "controller": did,
+                    "publicKeyMultibase": encode_base58btc(b"\xed\x01" + SMALL_ORDER_IDENTITY),
+                }
+            ],
+            "assertionMethod": [vm],
+        },
     )
     signed["issuer"]["id"] = did
     signed["proof"][0]["verificationMethod"] = vm
@@ -97,17 +115,30 @@ def test_small_order_did_key_is_refused(verifier: Verifier, signed: dict[str, An
 
 
 def _jwt(header: dict[str, Any], payload: dict[str, Any], signature: bytes = b"") -> str:
-    return ".".join([b64url_encode(json.dumps(header).encode()), b64url_encode(json.dumps(payload).encode()), b64url_encode(signature)])
+    return ".".join(
+        [
+            b64url_encode(json.dumps(header).encode()),
+            b64url_encode(json.dumps(payload).encode()),
+            b64url_encode(signature),
+        ]
+    )
 
 
-def test_alg_none_is_refused(verifier: Verifier, unsigned_credential: dict[str, Any], issuer_key: Ed25519KeyPair) -> None:
-    token = _jwt({"alg": "none", "kid": vm_for(issuer_key)}, {"vc": unsigned_credential, "iss": unsigned_credential["issuer"]["id"]})
+def test_alg_none_is_refused(
+    verifier: Verifier, unsigned_credential: dict[str, Any], issuer_key: Ed25519KeyPair
+) -> None:
+    token = _jwt(
+        {"alg": "none", "kid": vm_for(issuer_key)},
+        {"vc": unsigned_credential, "iss": unsigned_credential["issuer"]["id"]},
+    )
     report = _quick(verifier, token)
     assert "proof" in codes(report)
     assert any("'none'" in c.message for c in report.checks)
 
 
-def test_hs256_keyed_with_the_public_key_is_refused(verifier: Verifier, unsigned_credential: dict[str, Any], issuer_key: Ed25519KeyPair) -> None:
+def test_hs256_keyed_with_the_public_key_is_refused(
+    verifier: Verifier, unsigned_credential: dict[str, Any], issuer_key: Ed25519KeyPair
+) -> None:
     import hashlib
     import hmac
 
@@ -132,7 +163,9 @@ def test_header_only_jwk_fails_key_binding(verifier: Verifier, unsigned_credenti
     assert any("JOSE header" in c.message for c in report.checks)
 
 
-def test_algorithm_key_mismatch_is_refused(verifier: Verifier, unsigned_credential: dict[str, Any], issuer_key: Ed25519KeyPair) -> None:
+def test_algorithm_key_mismatch_is_refused(
+    verifier: Verifier, unsigned_credential: dict[str, Any], issuer_key: Ed25519KeyPair
+) -> None:
     token = jose.sign_vc_jwt(unsigned_credential, issuer_key, vm_for(issuer_key))
     header, payload, signature, _ = jose.decode(token)
     forged = _jwt({**header, "alg": "ES256"}, payload, signature)
@@ -146,11 +179,22 @@ def test_blank_node_clique_aborts_canonicalization(verifier: Verifier, issuer_ke
     for node in nodes:
         node["endorsement"] = [{"id": f"_:n{j}"} for j in range(size) if f"_:n{j}" != node["id"]]
     credential = {
-        "@context": ["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"],
+        "@context": [
+            "https://www.w3.org/ns/credentials/v2",
+            "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+        ],
         "type": ["VerifiableCredential", "AchievementCredential"],
         "issuer": {"id": "did:example:i", "type": ["Profile"]},
         "credentialSubject": {"id": "did:example:s", "type": ["AchievementSubject"], "source": nodes},
-        "proof": [{"type": "DataIntegrityProof", "cryptosuite": "eddsa-rdfc-2022", "proofPurpose": "assertionMethod", "verificationMethod": vm_for(issuer_key), "proofValue": "z1111"}],
+        "proof": [
+            {
+                "type": "DataIntegrityProof",
+                "cryptosuite": "eddsa-rdfc-2022",
+                "proofPurpose": "assertionMethod",
+                "verificationMethod": vm_for(issuer_key),
+                "proofValue": "z1111",
+            }
+        ],
     }
     report = _quick(verifier, credential)
     assert "expansion" in codes(report)
@@ -170,7 +214,9 @@ def test_over_deep_json_fails_parse(verifier: Verifier) -> None:
     assert "deeper" in report.checks[0].message
 
 
-@pytest.mark.parametrize("data", [b'{"a": 1, "a": 2}', b"{not json", b"\xff\xfe", b"[1, 2]", b"", b"NaN", b'{"x": Infinity}'])
+@pytest.mark.parametrize(
+    "data", [b'{"a": 1, "a": 2}', b"{not json", b"\xff\xfe", b"[1, 2]", b"", b"NaN", b'{"x": Infinity}']
+)
 def test_malformed_input_gives_a_failed_parse_check(verifier: Verifier, data: bytes) -> None:
     report = _quick(verifier, data)
     assert not report.verified
@@ -219,6 +265,8 @@ def test_baked_images_verify_and_tampered_images_do_not(verifier: Verifier, sign
     text = json.dumps(signed)
     png = baking.bake_png(solid_png(8, 8, (10, 20, 30)), text)
     assert verifier.verify(png).verified
-    svg = baking.bake_svg('<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><rect width="8" height="8"/></svg>', text)
+    svg = baking.bake_svg(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><rect width="8" height="8"/></svg>', text
+    )
     assert verifier.verify(svg.encode()).verified
     assert verifier.verify(png.replace(b"Data Analytics", b"Data Analytixx")).status_of("parse") == "failed"  # CRC

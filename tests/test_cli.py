@@ -18,7 +18,14 @@ EXAMPLES = f"{EXAMPLES_V2}={FIXTURES / 'contexts' / 'credentials-examples-v2.jso
 
 
 def run(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "microcred.cli.app", *args], input=stdin.decode() if stdin else None, capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "microcred.cli.app", *args],
+        input=stdin.decode() if stdin else None,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_keygen_writes_multikey_pair_with_mode_0600(tmp_path: Path) -> None:
@@ -31,7 +38,10 @@ def test_keygen_writes_multikey_pair_with_mode_0600(tmp_path: Path) -> None:
     assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
 
 
-@pytest.mark.parametrize(("suite", "vector"), [("eddsa-rdfc-2022", "eddsa-rdfc-2022/signedDataInt.json"), ("eddsa-jcs-2022", "eddsa-jcs-2022/signedJCS.json")])
+@pytest.mark.parametrize(
+    ("suite", "vector"),
+    [("eddsa-rdfc-2022", "eddsa-rdfc-2022/signedDataInt.json"), ("eddsa-jcs-2022", "eddsa-jcs-2022/signedJCS.json")],
+)
 def test_sign_with_the_w3c_key_reproduces_the_vector(tmp_path: Path, suite: str, vector: str) -> None:
     public = json.loads((W3C / "keyPair.json").read_text())["publicKeyMultibase"]
     out = tmp_path / "signed.json"
@@ -58,12 +68,25 @@ def test_sign_jwt_and_verify_it_from_stdin(tmp_path: Path) -> None:
 
 def _own_credential(tmp_path: Path, public: str) -> Path:
     credential = {
-        "@context": ["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"],
+        "@context": [
+            "https://www.w3.org/ns/credentials/v2",
+            "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+        ],
         "id": "urn:uuid:1d8f7a52-cc64-4b5c-9a6f-8a7a2f1e0b3c",
         "type": ["VerifiableCredential", "AchievementCredential"],
         "issuer": {"id": f"did:key:{public}", "type": ["Profile"], "name": "Test Issuer"},
         "validFrom": "2026-01-01T00:00:00Z",
-        "credentialSubject": {"id": "did:example:learner", "type": ["AchievementSubject"], "achievement": {"id": "urn:uuid:0d6f1c7e-1c1a-4e31-8fb3-5c0f2e7c8d9a", "type": ["Achievement"], "name": "Testing", "description": "d", "criteria": {"narrative": "n"}}},
+        "credentialSubject": {
+            "id": "did:example:learner",
+            "type": ["AchievementSubject"],
+            "achievement": {
+                "id": "urn:uuid:0d6f1c7e-1c1a-4e31-8fb3-5c0f2e7c8d9a",
+                "type": ["Achievement"],
+                "name": "Testing",
+                "description": "d",
+                "criteria": {"narrative": "n"},
+            },
+        },
     }
     path = tmp_path / "cred.json"
     path.write_text(json.dumps(credential))
@@ -89,7 +112,16 @@ def test_verify_human_output_is_a_checklist() -> None:
     assert "Traceback" not in result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("args", [["verify", "/no/such/file"], ["verify", "x.json", "--resource", "nonsense"], ["sign", "x.json"], ["verify", "--at", "yesterday", "x"], ["frobnicate"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["verify", "/no/such/file"],
+        ["verify", "x.json", "--resource", "nonsense"],
+        ["sign", "x.json"],
+        ["verify", "--at", "yesterday", "x"],
+        ["frobnicate"],
+    ],
+)
 def test_usage_errors_exit_2_without_a_traceback(args: list[str]) -> None:
     result = run(*args)
     assert result.returncode == 2, result

@@ -23,16 +23,27 @@ from tests.reference import pyld_canonize
 
 # Printable text plus tab/newline: pyld escapes other control characters differently
 # from RDF 1.2 canonical N-Quads (see docs/decisions.md), so they are tested apart.
-TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters='\u2028\u2029') | st.sampled_from("\t\n\"\\"), max_size=40)
+TEXT = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\u2028\u2029")
+    | st.sampled_from('\t\n"\\'),
+    max_size=40,
+)
 IRI = st.builds(lambda s: f"https://example.org/{s}", st.from_regex(r"[a-z0-9]{1,12}(/[a-z0-9]{1,8})?", fullmatch=True))
 URN = st.uuids().map(lambda u: f"urn:uuid:{u}")
-DATETIME = st.datetimes(timezones=st.just(__import__("datetime").UTC)).map(lambda d: d.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ"))
+DATETIME = st.datetimes(timezones=st.just(__import__("datetime").UTC)).map(
+    lambda d: d.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+)
 CONTEXT = ["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"]
 
 
 @st.composite
 def alignments(draw: Any) -> dict[str, Any]:
-    return {"type": ["Alignment"], "targetName": draw(TEXT), "targetUrl": draw(IRI), "targetFramework": draw(st.sampled_from(["ESCO", "O*NET"]))}
+    return {
+        "type": ["Alignment"],
+        "targetName": draw(TEXT),
+        "targetUrl": draw(IRI),
+        "targetFramework": draw(st.sampled_from(["ESCO", "O*NET"])),
+    }
 
 
 @st.composite
@@ -49,7 +60,9 @@ def achievements(draw: Any) -> dict[str, Any]:
     if draw(st.booleans()):
         achievement["alignment"] = draw(st.lists(alignments(), min_size=1, max_size=4))
     if draw(st.booleans()):
-        achievement["creditsAvailable"] = draw(st.floats(min_value=0.25, max_value=240, allow_nan=False).filter(lambda f: not f.is_integer()))
+        achievement["creditsAvailable"] = draw(
+            st.floats(min_value=0.25, max_value=240, allow_nan=False).filter(lambda f: not f.is_integer())
+        )
     if draw(st.booleans()):
         achievement["tag"] = draw(st.lists(TEXT, min_size=1, max_size=3))
     if draw(st.booleans()):
@@ -63,7 +76,15 @@ def ob3_credentials(draw: Any) -> dict[str, Any]:
     if draw(st.booleans()):
         subject["id"] = draw(st.one_of(URN, st.just("did:example:learner")))
     else:
-        subject["identifier"] = [{"type": "IdentityObject", "identityHash": draw(TEXT), "identityType": "emailAddress", "hashed": draw(st.booleans()), "salt": draw(TEXT)}]
+        subject["identifier"] = [
+            {
+                "type": "IdentityObject",
+                "identityHash": draw(TEXT),
+                "identityType": "emailAddress",
+                "hashed": draw(st.booleans()),
+                "salt": draw(TEXT),
+            }
+        ]
     if draw(st.booleans()):
         subject["result"] = [{"type": ["Result"], "value": draw(TEXT)}]
     credential: dict[str, Any] = {
@@ -98,21 +119,31 @@ FIXTURE_DOCS = [
 
 
 @pytest.mark.parametrize("name", FIXTURE_DOCS)
-def test_fast_path_equals_pyld_on_fixtures(test_jsonld: JsonLdProcessor, test_loader: DocumentLoader, name: str) -> None:
+def test_fast_path_equals_pyld_on_fixtures(
+    test_jsonld: JsonLdProcessor, test_loader: DocumentLoader, name: str
+) -> None:
     document = read_json(W3C / name)
     assert test_jsonld.canonize(document) == pyld_canonize(document, test_loader)
 
 
-def test_fast_path_equals_pyld_on_ob_and_clr_fixtures(jsonld: JsonLdProcessor, loader: DocumentLoader, unsigned_credential: dict[str, Any]) -> None:
+def test_fast_path_equals_pyld_on_ob_and_clr_fixtures(
+    jsonld: JsonLdProcessor, loader: DocumentLoader, unsigned_credential: dict[str, Any]
+) -> None:
     from tests.conftest import VECTORS
 
-    for document in (read_json(VECTORS / "ob3-teamwork-unsigned.json"), read_json(VECTORS / "clr2-transcript-unsigned.json"), unsigned_credential):
+    for document in (
+        read_json(VECTORS / "ob3-teamwork-unsigned.json"),
+        read_json(VECTORS / "clr2-transcript-unsigned.json"),
+        unsigned_credential,
+    ):
         assert jsonld.canonize(document) == pyld_canonize(document, loader)
 
 
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(credential=ob3_credentials())
-def test_fast_path_equals_pyld_on_generated_ob3_credentials(jsonld: JsonLdProcessor, loader: DocumentLoader, credential: dict[str, Any]) -> None:
+def test_fast_path_equals_pyld_on_generated_ob3_credentials(
+    jsonld: JsonLdProcessor, loader: DocumentLoader, credential: dict[str, Any]
+) -> None:
     assert jsonld.canonize(credential) == pyld_canonize(credential, loader)
 
 
@@ -134,7 +165,9 @@ def _changed(value: Any) -> Any:
     return "X"
 
 
-def test_every_single_leaf_change_fails_verification(verifier: Verifier, unsigned_credential: dict[str, Any], issuer_key: Ed25519KeyPair) -> None:
+def test_every_single_leaf_change_fails_verification(
+    verifier: Verifier, unsigned_credential: dict[str, Any], issuer_key: Ed25519KeyPair
+) -> None:
     for suite in ("eddsa-rdfc-2022", "eddsa-jcs-2022"):
         signed = sign(verifier, unsigned_credential, issuer_key, suite)
         assert verifier.verify(signed).verified
@@ -150,8 +183,17 @@ def test_every_single_leaf_change_fails_verification(verifier: Verifier, unsigne
 
 
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.floats(allow_nan=False, allow_infinity=False) | st.text(alphabet=st.characters(blacklist_categories=("Cs",))),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=6), children, max_size=4),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53) + 1, 2**53 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(alphabet=st.characters(blacklist_categories=("Cs",))),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=6), children, max_size=4
+        )
+    ),
     max_leaves=20,
 )
 

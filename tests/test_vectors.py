@@ -43,7 +43,12 @@ def test_rdfc_canonical_forms_match_w3c_vectors(test_jsonld: JsonLdProcessor, do
 
 @pytest.mark.parametrize(
     ("folder", "suffix"),
-    [("eddsa-rdfc-2022", "DataInt"), ("eddsa-rdfc-2022/employ", "DataInt"), ("eddsa-jcs-2022", "JCS"), ("Ed25519Signature2020", "EdSig")],
+    [
+        ("eddsa-rdfc-2022", "DataInt"),
+        ("eddsa-rdfc-2022/employ", "DataInt"),
+        ("eddsa-jcs-2022", "JCS"),
+        ("Ed25519Signature2020", "EdSig"),
+    ],
 )
 def test_hashes_and_signatures_match_w3c_vectors(test_jsonld: JsonLdProcessor, folder: str, suffix: str) -> None:
     signed = read_json(W3C / folder / f"signed{suffix}.json")
@@ -70,7 +75,9 @@ def test_jcs_canonical_forms_match_w3c_vectors() -> None:
     signed = read_json(W3C / "eddsa-jcs-2022/signedJCS.json")
     unsecured = {k: v for k, v in signed.items() if k != "proof"}
     assert jcs.canonicalize(unsecured).decode() == _text("eddsa-jcs-2022/canonDocJCS.txt")
-    assert jcs.canonicalize(read_json(W3C / "eddsa-jcs-2022/proofConfigJCS.json")).decode() == _text("eddsa-jcs-2022/proofCanonJCS.txt")
+    assert jcs.canonicalize(read_json(W3C / "eddsa-jcs-2022/proofConfigJCS.json")).decode() == _text(
+        "eddsa-jcs-2022/proofCanonJCS.txt"
+    )
 
 
 @pytest.mark.parametrize(
@@ -81,7 +88,9 @@ def test_jcs_canonical_forms_match_w3c_vectors() -> None:
         ("eddsa-jcs-2022", "unsigned.json", "eddsa-jcs-2022/signedJCS.json"),
     ],
 )
-def test_signing_reproduces_w3c_signed_documents(test_jsonld: JsonLdProcessor, suite: str, unsigned: str, signed: str) -> None:
+def test_signing_reproduces_w3c_signed_documents(
+    test_jsonld: JsonLdProcessor, suite: str, unsigned: str, signed: str
+) -> None:
     expected = _text(signed)
     created = parse_datetime(json.loads(expected)["proof"]["created"])
     key = Ed25519KeyPair.from_secret_multibase(W3C_KEY["privateKeyMultibase"])
@@ -161,7 +170,9 @@ def test_1edtech_ob_and_clr_vectors_reproduce(
     assert proof_canon == (EDTECH / folder / "proof-canon.txt").read_text()
     key = Ed25519KeyPair.from_seed(bytes.fromhex(OB_SEED_HEX))
     assert key.public_bytes.hex() == OB_KEY_HEX
-    signed = DataIntegrity(jsonld).sign(document, key, ProofOptions(OB_VM, created=parse_datetime("2010-01-01T19:23:24Z")))
+    signed = DataIntegrity(jsonld).sign(
+        document, key, ProofOptions(OB_VM, created=parse_datetime("2010-01-01T19:23:24Z"))
+    )
     proofs = signed["proof"] if isinstance(signed["proof"], list) else [signed["proof"]]
     assert proofs[-1]["proofValue"] == proof_value
     assert decode_base58btc(proof_value).hex() == signature_hex
@@ -169,10 +180,19 @@ def test_1edtech_ob_and_clr_vectors_reproduce(
     controller = {
         "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"],
         "id": "https://example.edu/issuers/565049",
-        "verificationMethod": [{"id": OB_VM, "type": "Multikey", "controller": "https://example.edu/issuers/565049", "publicKeyMultibase": "z6MkjZRZv3aez3r18pB1RBFJR1kwUVJ5jHt92JmQwXbd5hwi"}],
+        "verificationMethod": [
+            {
+                "id": OB_VM,
+                "type": "Multikey",
+                "controller": "https://example.edu/issuers/565049",
+                "publicKeyMultibase": "z6MkjZRZv3aez3r18pB1RBFJR1kwUVJ5jHt92JmQwXbd5hwi",
+            }
+        ],
         "assertionMethod": [OB_VM],
     }
-    verifier = Verifier(loader, Resolver([StaticDocuments({"https://example.edu/issuers/565049": controller})]), FixedClock(NOW), jsonld)
+    verifier = Verifier(
+        loader, Resolver([StaticDocuments({"https://example.edu/issuers/565049": controller})]), FixedClock(NOW), jsonld
+    )
     report = verifier.verify(signed)
     assert report.verified, report.to_json()
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from microcred.clock import Clock, SystemClock
-from microcred.errors import MicrocredError, UsageError
+from microcred.errors import MicrocredError
 from microcred.net.fetcher import GuardedFetcher
 from microcred.services.credentials import CredentialService
 from microcred.standards import safejson

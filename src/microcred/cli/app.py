@@ -20,13 +20,20 @@ from microcred.standards import safejson
 from microcred.standards.dates import parse_datetime
 from microcred.standards.keys import Ed25519KeyPair
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Issue, hold and verify Open Badges 3.0 microcredentials.")
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Issue, hold and verify Open Badges 3.0 microcredentials."
+)
 out = Console(highlight=False, emoji=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
 
 EXIT_OK, EXIT_NOT_VERIFIED, EXIT_USAGE = 0, 1, 2
 
-ResourceOpt = Annotated[list[str] | None, typer.Option("--resource", help="URL=FILE: supply a document (context, DID document, status list) for this command.")]
+ResourceOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--resource", help="URL=FILE: supply a document (context, DID document, status list) for this command."
+    ),
+]
 
 
 def _resources(pairs: list[str] | None) -> dict[str, bytes]:
@@ -63,7 +70,11 @@ def _load_key(path: Path) -> Ed25519KeyPair:
         document = safejson.parse(path.read_bytes())
     except OSError as exc:
         raise UsageError(f"cannot read key file {path}: {exc.strerror}") from exc
-    secret = document.get("secretKeyMultibase") or document.get("privateKeyMultibase") if isinstance(document, dict) else None
+    secret = (
+        document.get("secretKeyMultibase") or document.get("privateKeyMultibase")
+        if isinstance(document, dict)
+        else None
+    )
     if not isinstance(secret, str):
         raise UsageError(f"{path} has no secretKeyMultibase (or privateKeyMultibase)")
     pair = Ed25519KeyPair.from_secret_multibase(secret)
@@ -90,10 +101,15 @@ def _write_secret(path: Path, text: str) -> None:
 
 
 @app.command()
-def keygen(out_file: Annotated[Path | None, typer.Option("--out", help="Write the key pair here (mode 0600).")] = None) -> None:
+def keygen(
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write the key pair here (mode 0600).")] = None,
+) -> None:
     """Create an Ed25519 key pair in Multikey form."""
     pair = Ed25519KeyPair.generate()
-    text = json.dumps({"publicKeyMultibase": pair.public_multibase, "secretKeyMultibase": pair.secret_multibase}, indent=2) + "\n"
+    text = (
+        json.dumps({"publicKeyMultibase": pair.public_multibase, "secretKeyMultibase": pair.secret_multibase}, indent=2)
+        + "\n"
+    )
     if out_file is None:
         out.print(text, end="", markup=False)
     else:
@@ -107,7 +123,9 @@ def sign(
     key: Annotated[Path, typer.Option("--key", help="Key file from `microcred keygen`.")],
     suite: Annotated[str, typer.Option("--suite", help="eddsa-rdfc-2022, eddsa-jcs-2022 or jwt.")] = "eddsa-rdfc-2022",
     verification_method: Annotated[str | None, typer.Option("--verification-method")] = None,
-    created: Annotated[str | None, typer.Option("--created", help="ISO 8601 proof creation time (default now).")] = None,
+    created: Annotated[
+        str | None, typer.Option("--created", help="ISO 8601 proof creation time (default now).")
+    ] = None,
     out_file: Annotated[Path | None, typer.Option("--out")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out-dir")] = None,
     resource: ResourceOpt = None,

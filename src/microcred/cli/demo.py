@@ -25,8 +25,12 @@ def run(console: Console) -> None:
     console.rule("[bold]microcred demo[/bold]")
     console.print(f"1. Created a did:key issuer: [cyan]{issuer}[/cyan]")
     now = datetime.now(UTC).replace(microsecond=0)
-    credential = data_analytics_microcredential(issuer, "did:example:ada-lovelace", now, "urn:uuid:3f4c1e2a-7b9d-4c8e-a1f2-5d6e7f8a9b0c")
-    console.print(f"2. Built an OB 3.0 AchievementCredential: [bold]{credential['name']}[/bold] ({len(json.dumps(credential)):,} bytes)")
+    credential = data_analytics_microcredential(
+        issuer, "did:example:ada-lovelace", now, "urn:uuid:3f4c1e2a-7b9d-4c8e-a1f2-5d6e7f8a9b0c"
+    )
+    console.print(
+        f"2. Built an OB 3.0 AchievementCredential: [bold]{credential['name']}[/bold] ({len(json.dumps(credential)):,} bytes)"
+    )
     signed_rdfc = None
     for suite in ("eddsa-rdfc-2022", "eddsa-jcs-2022", "jwt"):
         signed = service.sign(SignRequest(credential, key, suite))

@@ -9,7 +9,12 @@ from rich.markup import escape
 
 from microcred.standards.verify import Report
 
-_MARKS = {"passed": "[green]✔[/green]", "failed": "[red]✘[/red]", "warning": "[yellow]![/yellow]", "skipped": "[dim]–[/dim]"}
+_MARKS = {
+    "passed": "[green]✔[/green]",
+    "failed": "[red]✘[/red]",
+    "warning": "[yellow]![/yellow]",
+    "skipped": "[dim]–[/dim]",
+}
 
 
 def checklist(console: Console, report: Report) -> None:
@@ -23,7 +28,9 @@ def checklist(console: Console, report: Report) -> None:
 def inspect(console: Console, credential: dict[str, Any], fmt: str) -> None:
     issuer = credential.get("issuer")
     issuer_text = f"{issuer.get('name', '')} <{issuer.get('id')}>" if isinstance(issuer, dict) else str(issuer)
-    console.print(f"[bold]{escape(str(credential.get('name', 'Credential')))}[/bold]  [dim]{escape(str(credential.get('id', '')))} ({fmt})[/dim]")
+    console.print(
+        f"[bold]{escape(str(credential.get('name', 'Credential')))}[/bold]  [dim]{escape(str(credential.get('id', '')))} ({fmt})[/dim]"
+    )
     console.print(f"  type: {escape(', '.join(_list(credential.get('type'))))}")
     console.print(f"  issuer: {escape(issuer_text)}")
     for key in ("validFrom", "validUntil", "issuanceDate", "expirationDate", "awardedDate"):
@@ -34,25 +41,35 @@ def inspect(console: Console, credential: dict[str, Any], fmt: str) -> None:
             _subject(console, subject)
     for entry in _list(credential.get("credentialStatus")):
         if isinstance(entry, dict):
-            console.print(f"  status: {escape(str(entry.get('statusPurpose')))} at {escape(str(entry.get('statusListCredential')))} #{escape(str(entry.get('statusListIndex')))}")
+            console.print(
+                f"  status: {escape(str(entry.get('statusPurpose')))} at {escape(str(entry.get('statusListCredential')))} #{escape(str(entry.get('statusListIndex')))}"
+            )
     for proof in _list(credential.get("proof")):
         if isinstance(proof, dict):
-            console.print(f"  proof: {escape(str(proof.get('cryptosuite') or proof.get('type')))} by {escape(str(proof.get('verificationMethod')))} at {escape(str(proof.get('created')))}")
+            console.print(
+                f"  proof: {escape(str(proof.get('cryptosuite') or proof.get('type')))} by {escape(str(proof.get('verificationMethod')))} at {escape(str(proof.get('created')))}"
+            )
 
 
 def _subject(console: Console, subject: dict[str, Any]) -> None:
-    who = subject.get("id") or ", ".join(str(i.get("identityHash", "")) for i in _list(subject.get("identifier")) if isinstance(i, dict))
+    who = subject.get("id") or ", ".join(
+        str(i.get("identityHash", "")) for i in _list(subject.get("identifier")) if isinstance(i, dict)
+    )
     console.print(f"  subject: {escape(str(who or '(unidentified)'))}")
     achievement = subject.get("achievement")
     if not isinstance(achievement, dict):
         return
-    console.print(f"  achievement: {escape(str(achievement.get('name')))} [{escape(str(achievement.get('achievementType', '')))}]")
+    console.print(
+        f"  achievement: {escape(str(achievement.get('name')))} [{escape(str(achievement.get('achievementType', '')))}]"
+    )
     criteria = achievement.get("criteria")
     if isinstance(criteria, dict) and criteria.get("narrative"):
         console.print(f"    criteria: {escape(str(criteria['narrative']))}")
     for alignment in _list(achievement.get("alignment")):
         if isinstance(alignment, dict):
-            console.print(f"    skill: {escape(str(alignment.get('targetName')))} <{escape(str(alignment.get('targetUrl')))}>")
+            console.print(
+                f"    skill: {escape(str(alignment.get('targetName')))} <{escape(str(alignment.get('targetUrl')))}>"
+            )
 
 
 def _list(value: Any) -> list[Any]:

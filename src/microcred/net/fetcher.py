@@ -28,7 +28,7 @@ def _public_address(host: str, port: int) -> str:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise FetchError(f"cannot resolve {host!r}: {exc}") from exc
-    addresses = {info[4][0] for info in infos}
+    addresses = {str(info[4][0]) for info in infos}
     for address in addresses:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
         if not ip.is_global or ip.is_multicast:
@@ -77,7 +77,9 @@ class GuardedFetcher:
         connection = _PinnedHTTPSConnection(parts.hostname, address, port, self._context)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         try:
-            connection.request("GET", path, headers={"Accept": "application/json, application/ld+json", "User-Agent": "microcred"})
+            connection.request(
+                "GET", path, headers={"Accept": "application/json, application/ld+json", "User-Agent": "microcred"}
+            )
             response = connection.getresponse()
             body = response.read(self.max_bytes + 1)
         except (OSError, http.client.HTTPException) as exc:

@@ -8,7 +8,9 @@ from typing import Any
 from microcred.standards import ob3
 
 
-def data_analytics_microcredential(issuer_id: str, subject_id: str, issued: datetime, credential_id: str) -> dict[str, Any]:
+def data_analytics_microcredential(
+    issuer_id: str, subject_id: str, issued: datetime, credential_id: str
+) -> dict[str, Any]:
     achievement = ob3.AchievementSpec(
         id="https://university.example/microcredentials/data-analytics-python/v1",
         name="Data Analytics with Python",
@@ -21,9 +23,16 @@ def data_analytics_microcredential(issuer_id: str, subject_id: str, issued: date
             "pass mark 60%. Identity verified at the online proctored assessment."
         ),
         alignments=[
-            ob3.Alignment("http://data.europa.eu/esco/skill/ccd0a1d9-afda-43d9-b901-96344886e14d", "Python (computer programming)"),
-            ob3.Alignment("http://data.europa.eu/esco/skill/07b5ac5b-2d4b-43c8-8d42-1e4b0c2a9ac4", "perform data analysis"),
-            ob3.Alignment("http://data.europa.eu/esco/skill/7b1e6a1f-8a7d-4f0c-9c7e-2c0f2e1b3e7c", "use data visualisation software"),
+            ob3.Alignment(
+                "http://data.europa.eu/esco/skill/ccd0a1d9-afda-43d9-b901-96344886e14d", "Python (computer programming)"
+            ),
+            ob3.Alignment(
+                "http://data.europa.eu/esco/skill/07b5ac5b-2d4b-43c8-8d42-1e4b0c2a9ac4", "perform data analysis"
+            ),
+            ob3.Alignment(
+                "http://data.europa.eu/esco/skill/7b1e6a1f-8a7d-4f0c-9c7e-2c0f2e1b3e7c",
+                "use data visualisation software",
+            ),
         ],
         tags=["data analytics", "python", "pandas", "EQF 6", "5 ECTS"],
         credits_available=5.0,
@@ -36,7 +45,12 @@ def data_analytics_microcredential(issuer_id: str, subject_id: str, issued: date
         "Example University of Applied Sciences",
         url="https://university.example",
         email="credentials@university.example",
-        address={"type": ["Address"], "addressCountry": "Netherlands", "addressCountryCode": "NL", "addressLocality": "Utrecht"},
+        address={
+            "type": ["Address"],
+            "addressCountry": "Netherlands",
+            "addressCountryCode": "NL",
+            "addressLocality": "Utrecht",
+        },
     )
     return ob3.achievement_credential(
         issuer=issuer,
@@ -46,6 +60,15 @@ def data_analytics_microcredential(issuer_id: str, subject_id: str, issued: date
         identifiers=[ob3.hashed_email("ada.lovelace@learner.example", "a1b2c3d4")],
         credential_id=credential_id,
         awarded=issued,
-        result=[{"type": ["Result"], "value": "A", "resultDescription": "urn:uuid:0b9d6f4e-1b5a-4f3e-9b8e-6a1d2f3c4b5a"}],
-        evidence=[{"id": "https://university.example/evidence/ada/final-project", "type": ["Evidence"], "name": "Final project report", "narrative": "Analysis of EU open data on renewable energy."}],
+        result=[
+            {"type": ["Result"], "value": "A", "resultDescription": "urn:uuid:0b9d6f4e-1b5a-4f3e-9b8e-6a1d2f3c4b5a"}
+        ],
+        evidence=[
+            {
+                "id": "https://university.example/evidence/ada/final-project",
+                "type": ["Evidence"],
+                "name": "Final project report",
+                "narrative": "Analysis of EU open data on renewable energy.",
+            }
+        ],
     )

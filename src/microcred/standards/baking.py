@@ -30,7 +30,7 @@ def is_png(data: bytes) -> bool:
 
 def is_svg(data: bytes) -> bool:
     head = data[:2048].lstrip().lower()
-    return head.startswith(b"<?xml") and b"<svg" in data[:4096].lower() or head.startswith(b"<svg")
+    return (head.startswith(b"<?xml") and b"<svg" in data[:4096].lower()) or head.startswith(b"<svg")
 
 
 def _chunks(data: bytes) -> list[tuple[bytes, bytes, int]]:
@@ -38,7 +38,7 @@ def _chunks(data: bytes) -> list[tuple[bytes, bytes, int]]:
         raise BakingError(f"the image is larger than {MAX_IMAGE_BYTES // 1_048_576} MB")
     if not is_png(data):
         raise BakingError("not a PNG image")
-    chunks = []
+    chunks: list[tuple[bytes, bytes, int]] = []
     pos = len(PNG_SIGNATURE)
     while pos < len(data):
         if pos + 8 > len(data) or len(chunks) >= MAX_CHUNKS:

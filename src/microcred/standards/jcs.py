@@ -16,7 +16,7 @@ from typing import Any
 from microcred.errors import JcsError
 
 _MAX_SAFE = 2**53
-_encode_string = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_encode_string = json.encoder.encode_basestring
 _fast = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 

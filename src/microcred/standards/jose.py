@@ -74,7 +74,12 @@ def _jwt_claims(credential: dict[str, Any]) -> dict[str, Any]:
     subject = credential.get("credentialSubject")
     if isinstance(subject, dict) and "id" in subject:
         claims["sub"] = subject["id"]
-    for field, claim in (("validFrom", "nbf"), ("issuanceDate", "nbf"), ("validUntil", "exp"), ("expirationDate", "exp")):
+    for field, claim in (
+        ("validFrom", "nbf"),
+        ("issuanceDate", "nbf"),
+        ("validUntil", "exp"),
+        ("expirationDate", "exp"),
+    ):
         if field in credential and claim not in claims:
             claims[claim] = int(parse_datetime(credential[field]).timestamp())
     claims["vc"] = credential
@@ -114,7 +119,9 @@ def verify_vc_jwt(token: str, resolver: Resolver) -> JwtOutcome:
     credential = credential_of(payload)
     alg = header.get("alg")
     if alg not in ALLOWED_ALGS:
-        return JwtOutcome(False, f"JWS algorithm {alg!r} is not allowed (EdDSA, ES256, RS256 only)", header, payload, credential)
+        return JwtOutcome(
+            False, f"JWS algorithm {alg!r} is not allowed (EdDSA, ES256, RS256 only)", header, payload, credential
+        )
     if "crit" in header:
         return JwtOutcome(False, "critical JOSE header parameters are not supported", header, payload, credential)
     try:

@@ -34,7 +34,9 @@ class Ed25519KeyPair:
 
     @classmethod
     def generate(cls) -> Ed25519KeyPair:
-        return cls.from_seed(Ed25519PrivateKey.generate().private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()))
+        return cls.from_seed(
+            Ed25519PrivateKey.generate().private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+        )
 
     @classmethod
     def from_seed(cls, seed: bytes) -> Ed25519KeyPair:

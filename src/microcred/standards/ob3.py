@@ -91,7 +91,9 @@ class AchievementSpec:
         return wire
 
 
-def profile(issuer_id: str, name: str, *, url: str | None = None, email: str | None = None, **extra: Any) -> dict[str, Any]:
+def profile(
+    issuer_id: str, name: str, *, url: str | None = None, email: str | None = None, **extra: Any
+) -> dict[str, Any]:
     wire: dict[str, Any] = {"id": issuer_id, "type": ["Profile"], "name": name}
     if url:
         wire["url"] = url

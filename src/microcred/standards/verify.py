@@ -116,14 +116,18 @@ class _Input:
 class Verifier:
     """Verifies credentials. Build one per configuration and reuse it."""
 
-    def __init__(self, loader: DocumentLoader, resolver: Resolver, clock: Clock, jsonld: JsonLdProcessor | None = None) -> None:
+    def __init__(
+        self, loader: DocumentLoader, resolver: Resolver, clock: Clock, jsonld: JsonLdProcessor | None = None
+    ) -> None:
         self.loader = loader
         self.resolver = resolver
         self.clock = clock
         self.jsonld = jsonld or JsonLdProcessor(loader)
         self.integrity = DataIntegrity(self.jsonld)
 
-    def verify(self, data: bytes | str | dict[str, Any], *, at: datetime | None = None, check_proof: bool = True) -> Report:
+    def verify(
+        self, data: bytes | str | dict[str, Any], *, at: datetime | None = None, check_proof: bool = True
+    ) -> Report:
         report = Report()
         try:
             self._run(report, data, at or self.clock.now(), check_proof, depth=0)
@@ -195,7 +199,9 @@ class Verifier:
         if result is None:
             report.add("schema", SKIPPED, "no published schema applies (VC 1.1 credential)")
         elif result.errors:
-            report.add("schema", WARNING, f"does not match the strict {result.schema} schema: " + "; ".join(result.errors))
+            report.add(
+                "schema", WARNING, f"does not match the strict {result.schema} schema: " + "; ".join(result.errors)
+            )
         else:
             report.add("schema", PASSED, f"matches the {result.schema} schema")
 
@@ -216,7 +222,11 @@ class Verifier:
             report.add("expansion", FAILED, exc.message)
             return None
         if dropped:
-            report.add("expansion", WARNING, f"undefined type(s) {', '.join(sorted(set(dropped)))} are not signed (missing extensions context)")
+            report.add(
+                "expansion",
+                WARNING,
+                f"undefined type(s) {', '.join(sorted(set(dropped)))} are not signed (missing extensions context)",
+            )
         else:
             report.add("expansion", PASSED, "every term and type is defined; nothing is dropped")
         return hashlib.sha256(canonical.encode("utf-8")).digest()
@@ -240,10 +250,16 @@ class Verifier:
             method = outcome.method
             assert method is not None
             if method.controller != issuer:
-                report.add("key_binding", FAILED, f"the key {method.id} is controlled by {method.controller!r}, not by the issuer {issuer!r}")
+                report.add(
+                    "key_binding",
+                    FAILED,
+                    f"the key {method.id} is controlled by {method.controller!r}, not by the issuer {issuer!r}",
+                )
                 return
             if not authorizes(outcome.controller_document, method.id, "assertionMethod"):
-                report.add("key_binding", FAILED, f"the issuer's document does not list {method.id} as an assertion method")
+                report.add(
+                    "key_binding", FAILED, f"the issuer's document does not list {method.id} as an assertion method"
+                )
                 return
         report.add("key_binding", PASSED, f"signed with a key of the issuer {issuer}")
 
@@ -255,14 +271,20 @@ class Verifier:
         issuer = _issuer_id(credential)
         iss = outcome.payload.get("iss")
         if outcome.header_key_only:
-            report.add("key_binding", FAILED, "the key is carried only in the JOSE header (jwk): nothing binds it to the issuer")
+            report.add(
+                "key_binding",
+                FAILED,
+                "the key is carried only in the JOSE header (jwk): nothing binds it to the issuer",
+            )
         elif iss is not None and iss != issuer:
             report.add("key_binding", FAILED, f"the JWT iss {iss!r} is not the credential issuer {issuer!r}")
         elif outcome.method is None or outcome.method.controller != issuer:
             controller = outcome.method.controller if outcome.method else None
             report.add("key_binding", FAILED, f"the key is controlled by {controller!r}, not by the issuer {issuer!r}")
         elif not authorizes(outcome.controller_document, outcome.method.id, "assertionMethod"):
-            report.add("key_binding", FAILED, f"the issuer's document does not list {outcome.method.id} as an assertion method")
+            report.add(
+                "key_binding", FAILED, f"the issuer's document does not list {outcome.method.id} as an assertion method"
+            )
         else:
             report.add("key_binding", PASSED, f"signed with a key of the issuer {issuer}")
 
@@ -304,7 +326,9 @@ class Verifier:
             return
         self._read_bit(report, credential, list_credential, entry, code)
 
-    def _read_bit(self, report: Report, credential: dict[str, Any], list_credential: Any, entry: Any, code: str) -> None:
+    def _read_bit(
+        self, report: Report, credential: dict[str, Any], list_credential: Any, entry: Any, code: str
+    ) -> None:
         subject = list_credential.get("credentialSubject") if isinstance(list_credential, dict) else None
         if not isinstance(subject, dict):
             report.add(code, FAILED, "the status list credential has no subject")
@@ -319,14 +343,34 @@ class Verifier:
             report.add(code, FAILED, f"the status list cannot be read: {exc.message}")
             return
         if bits.size < MIN_ENTRIES:
-            report.add("status.list", WARNING, f"the status list has {bits.size:,} entries, fewer than the {MIN_ENTRIES:,} minimum (weak herd privacy)")
+            report.add(
+                "status.list",
+                WARNING,
+                f"the status list has {bits.size:,} entries, fewer than the {MIN_ENTRIES:,} minimum (weak herd privacy)",
+            )
         if _issuer_id(list_credential) != _issuer_id(credential):
-            report.add("status.list", WARNING, f"the status list is signed by {_issuer_id(list_credential)!r}, not the credential's issuer")
+            report.add(
+                "status.list",
+                WARNING,
+                f"the status list is signed by {_issuer_id(list_credential)!r}, not the credential's issuer",
+            )
         if value:
-            word = "revoked" if entry.purpose == "revocation" else entry.purpose + "ed" if entry.purpose == "suspension" else f"flagged ({entry.purpose})"
-            report.add(code, FAILED, f"the issuer has {word} this credential (list {entry.list_url}, index {entry.index})")
+            word = (
+                "revoked"
+                if entry.purpose == "revocation"
+                else entry.purpose + "ed"
+                if entry.purpose == "suspension"
+                else f"flagged ({entry.purpose})"
+            )
+            report.add(
+                code, FAILED, f"the issuer has {word} this credential (list {entry.list_url}, index {entry.index})"
+            )
         else:
-            report.add(code, PASSED, f"not {'revoked' if entry.purpose == 'revocation' else entry.purpose + 'ed'} (index {entry.index})")
+            report.add(
+                code,
+                PASSED,
+                f"not {'revoked' if entry.purpose == 'revocation' else entry.purpose + 'ed'} (index {entry.index})",
+            )
 
     def _embedded(self, report: Report, credential: dict[str, Any], at: datetime, depth: int) -> None:
         embedded = list(_embedded_credentials(credential))

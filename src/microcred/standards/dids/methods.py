@@ -30,9 +30,7 @@ def did_key_document(did: str) -> dict[str, Any]:
     document: dict[str, Any] = {
         "@context": DID_CONTEXTS,
         "id": did,
-        "verificationMethod": [
-            {"id": vm_id, "type": "Multikey", "controller": did, "publicKeyMultibase": multibase}
-        ],
+        "verificationMethod": [{"id": vm_id, "type": "Multikey", "controller": did, "publicKeyMultibase": multibase}],
     }
     for relationship in _RELATIONSHIPS:
         document[relationship] = [vm_id]
@@ -58,13 +56,20 @@ def did_web_for(host: str, *path: str) -> str:
     return ":".join(["did:web", quote(host, safe=""), *(quote(p, safe="") for p in path)])
 
 
-def did_web_document(did: str, public_keys: list[tuple[str, bytes]], *, assertion: list[str] | None = None) -> dict[str, Any]:
+def did_web_document(
+    did: str, public_keys: list[tuple[str, bytes]], *, assertion: list[str] | None = None
+) -> dict[str, Any]:
     """A did:web document listing every (key id, public key); `assertion` limits which may sign.
 
     Rotated keys stay listed so credentials they signed still verify.
     """
     methods = [
-        {"id": f"{did}#{key_id}", "type": "Multikey", "controller": did, "publicKeyMultibase": public_key_multibase(pub)}
+        {
+            "id": f"{did}#{key_id}",
+            "type": "Multikey",
+            "controller": did,
+            "publicKeyMultibase": public_key_multibase(pub),
+        }
         for key_id, pub in public_keys
     ]
     ids = [m["id"] for m in methods]

@@ -329,9 +329,7 @@ class _TermBuilder:
         self.active.terms["@type"] = definition
         self.defined["@type"] = True
 
-    def _check_protected(
-        self, term: str, previous: TermDefinition | None, definition: TermDefinition
-    ) -> None:
+    def _check_protected(self, term: str, previous: TermDefinition | None, definition: TermDefinition) -> None:
         if previous is None or not previous.protected or self.override_protected:
             return
         if not definition.same_as(previous):
@@ -364,12 +362,14 @@ class _TermBuilder:
         mapped = expand_iri(self.active, raw, vocab=True, local=self.local, defined=self.defined, builder=self)
         if mapped not in ("@id", "@json", "@none", "@vocab") and not (mapped and is_absolute_iri(mapped)):
             raise JsonLdError(f"invalid type mapping for {term!r}")
-        return mapped  # type: ignore[return-value]
+        return mapped
 
     def _reverse(self, term: str, value: dict[str, Any], definition: TermDefinition) -> None:
         if "@id" in value or "@nest" in value or not isinstance(value["@reverse"], str):
             raise JsonLdError(f"invalid reverse property for {term!r}")
-        iri = expand_iri(self.active, value["@reverse"], vocab=True, local=self.local, defined=self.defined, builder=self)
+        iri = expand_iri(
+            self.active, value["@reverse"], vocab=True, local=self.local, defined=self.defined, builder=self
+        )
         if iri is None or ":" not in iri:
             raise JsonLdError(f"invalid IRI mapping for {term!r}")
         definition.iri = iri

@@ -54,9 +54,7 @@ class Expander:
             result = result["@graph"]
         return result if isinstance(result, list) else [result]
 
-    def _expand(
-        self, active: ActiveContext, prop: str | None, element: Any, base: str | None, from_map: bool
-    ) -> Any:
+    def _expand(self, active: ActiveContext, prop: str | None, element: Any, base: str | None, from_map: bool) -> Any:
         if element is None:
             return None
         term = active.terms.get(prop) if prop is not None else None
@@ -128,9 +126,7 @@ class Expander:
             for item in sorted(v for v in values if isinstance(v, str)):
                 definition = type_scoped.terms.get(item)
                 if definition is not None and definition.context is not UNSET:
-                    active = self.processor.process(
-                        active, definition.context, definition.base_url, propagate=False
-                    )
+                    active = self.processor.process(active, definition.context, definition.base_url, propagate=False)
         return active
 
     def _expand_entries(
@@ -212,13 +208,17 @@ class Expander:
 _SKIP: Any = object()
 
 
-def _kw_id(exp: Expander, active: ActiveContext, ts: ActiveContext, prop: Any, value: Any, result: Any, base: Any) -> Any:
+def _kw_id(
+    exp: Expander, active: ActiveContext, ts: ActiveContext, prop: Any, value: Any, result: Any, base: Any
+) -> Any:
     if not isinstance(value, str):
         raise JsonLdError("invalid @id value: not a string")
     return expand_iri(active, value, relative=True)
 
 
-def _kw_type(exp: Expander, active: ActiveContext, ts: ActiveContext, prop: Any, value: Any, result: Any, base: Any) -> Any:
+def _kw_type(
+    exp: Expander, active: ActiveContext, ts: ActiveContext, prop: Any, value: Any, result: Any, base: Any
+) -> Any:
     values = value if isinstance(value, list) else [value]
     if not all(isinstance(v, str) for v in values):
         raise JsonLdError("invalid type value: not a string")
@@ -239,14 +239,18 @@ def _kw_type(exp: Expander, active: ActiveContext, ts: ActiveContext, prop: Any,
     return expanded if isinstance(value, list) else expanded[0]
 
 
-def _kw_graph(exp: Expander, active: ActiveContext, ts: ActiveContext, prop: Any, value: Any, result: Any, base: Any) -> Any:
+def _kw_graph(
+    exp: Expander, active: ActiveContext, ts: ActiveContext, prop: Any, value: Any, result: Any, base: Any
+) -> Any:
     expanded = exp._expand(active, "@graph", value, base, False)
     if expanded is None:
         return []
     return expanded if isinstance(expanded, list) else [expanded]
 
 
-def _kw_included(exp: Expander, active: ActiveContext, ts: ActiveContext, prop: Any, value: Any, result: Any, base: Any) -> Any:
+def _kw_included(
+    exp: Expander, active: ActiveContext, ts: ActiveContext, prop: Any, value: Any, result: Any, base: Any
+) -> Any:
     expanded = exp._expand(active, None, value, base, False)
     items = expanded if isinstance(expanded, list) else [expanded]
     if not all(isinstance(i, dict) and "@value" not in i and "@list" not in i for i in items):
@@ -254,42 +258,56 @@ def _kw_included(exp: Expander, active: ActiveContext, ts: ActiveContext, prop: 
     return [*result.get("@included", []), *items]
 
 
-def _kw_value(exp: Expander, active: ActiveContext, ts: ActiveContext, prop: Any, value: Any, result: Any, base: Any) -> Any:
+def _kw_value(
+    exp: Expander, active: ActiveContext, ts: ActiveContext, prop: Any, value: Any, result: Any, base: Any
+) -> Any:
     if value is not None and not isinstance(value, _SCALARS):
         raise JsonLdError("invalid value object value")
     return value
 
 
-def _kw_language(exp: Expander, active: ActiveContext, ts: ActiveContext, prop: Any, value: Any, result: Any, base: Any) -> Any:
+def _kw_language(
+    exp: Expander, active: ActiveContext, ts: ActiveContext, prop: Any, value: Any, result: Any, base: Any
+) -> Any:
     if not isinstance(value, str):
         raise JsonLdError("invalid language-tagged string")
     return value.lower()
 
 
-def _kw_direction(exp: Expander, active: ActiveContext, ts: ActiveContext, prop: Any, value: Any, result: Any, base: Any) -> Any:
+def _kw_direction(
+    exp: Expander, active: ActiveContext, ts: ActiveContext, prop: Any, value: Any, result: Any, base: Any
+) -> Any:
     if value not in ("ltr", "rtl"):
         raise JsonLdError("invalid base direction")
     return value
 
 
-def _kw_index(exp: Expander, active: ActiveContext, ts: ActiveContext, prop: Any, value: Any, result: Any, base: Any) -> Any:
+def _kw_index(
+    exp: Expander, active: ActiveContext, ts: ActiveContext, prop: Any, value: Any, result: Any, base: Any
+) -> Any:
     if not isinstance(value, str):
         raise JsonLdError("invalid @index value")
     return value
 
 
-def _kw_list(exp: Expander, active: ActiveContext, ts: ActiveContext, prop: Any, value: Any, result: Any, base: Any) -> Any:
+def _kw_list(
+    exp: Expander, active: ActiveContext, ts: ActiveContext, prop: Any, value: Any, result: Any, base: Any
+) -> Any:
     if prop is None or prop == "@graph":
         raise DataLossError("a free-floating list would be dropped")
     expanded = exp._expand(active, prop, value, base, False)
     return expanded if isinstance(expanded, list) else ([] if expanded is None else [expanded])
 
 
-def _kw_set(exp: Expander, active: ActiveContext, ts: ActiveContext, prop: Any, value: Any, result: Any, base: Any) -> Any:
+def _kw_set(
+    exp: Expander, active: ActiveContext, ts: ActiveContext, prop: Any, value: Any, result: Any, base: Any
+) -> Any:
     return exp._expand(active, prop, value, base, False)
 
 
-def _kw_reverse(exp: Expander, active: ActiveContext, ts: ActiveContext, prop: Any, value: Any, result: Any, base: Any) -> Any:
+def _kw_reverse(
+    exp: Expander, active: ActiveContext, ts: ActiveContext, prop: Any, value: Any, result: Any, base: Any
+) -> Any:
     if not isinstance(value, dict):
         raise JsonLdError("invalid @reverse value")
     expanded = exp._expand(active, "@reverse", value, base, False)
@@ -301,7 +319,9 @@ def _kw_reverse(exp: Expander, active: ActiveContext, ts: ActiveContext, prop: A
     return _SKIP
 
 
-def _kw_ignored(exp: Expander, active: ActiveContext, ts: ActiveContext, prop: Any, value: Any, result: Any, base: Any) -> Any:
+def _kw_ignored(
+    exp: Expander, active: ActiveContext, ts: ActiveContext, prop: Any, value: Any, result: Any, base: Any
+) -> Any:
     raise JsonLdError("framing keywords are not allowed in a credential")
 
 
@@ -345,13 +365,21 @@ def _expand_value(active: ActiveContext, prop: str, value: Any) -> dict[str, Any
     if type_mapping == "@id" and isinstance(value, str):
         return {"@id": expand_iri(active, value, relative=True)}
     if type_mapping == "@vocab" and isinstance(value, str):
-        return {"@id": active.expand_key(value) if active.base is None else expand_iri(active, value, vocab=True, relative=True)}
+        return {
+            "@id": active.expand_key(value)
+            if active.base is None
+            else expand_iri(active, value, vocab=True, relative=True)
+        }
     result: dict[str, Any] = {"@value": value}
     if type_mapping is not None and type_mapping not in ("@id", "@vocab", "@none"):
         result["@type"] = type_mapping
     elif isinstance(value, str):
-        language = definition.language if definition is not None and definition.language is not UNSET else active.language
-        direction = definition.direction if definition is not None and definition.direction is not UNSET else active.direction
+        language = (
+            definition.language if definition is not None and definition.language is not UNSET else active.language
+        )
+        direction = (
+            definition.direction if definition is not None and definition.direction is not UNSET else active.direction
+        )
         if language is not None:
             result["@language"] = language
         if direction is not None:

@@ -91,9 +91,7 @@ class _NodeMapper:
         self.graphs = graphs
         self.quads = quads
 
-    def walk(
-        self, element: Any, graph: str, subject: str | None, prop: str | None, out_list: list[str] | None
-    ) -> None:
+    def walk(self, element: Any, graph: str, subject: str | None, prop: str | None, out_list: list[str] | None) -> None:
         if isinstance(element, list):
             for item in element:
                 self.walk(item, graph, subject, prop, out_list)

@@ -171,10 +171,7 @@ class Canonicalizer:
 
     def _relabel(self) -> str:
         labels = self.canonical.issued
-        lines = {
-            _line(*(labels[t] if t.startswith("_:") else t for t in quad))
-            for quad in self.quads
-        }
+        lines = {_line(*(labels[t] if t.startswith("_:") else t for t in quad)) for quad in self.quads}
         return "".join(sorted(lines))
 
 

@@ -1,0 +1,1 @@
+"""Pure domain model (microcredentials, awards, pathways, skills, job roles): arrives with the platform issue."""
