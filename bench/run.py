@@ -39,7 +39,7 @@ CREATED = parse_datetime("2026-01-15T09:00:00Z")
 
 
 def per_op(fn: Callable[[], Any], seconds: float = 1.0) -> float:
-    """Median seconds per call over several timed batches."""
+    """Fastest seconds per call over several timed batches (the least disturbed by a noisy machine)."""
     fn()
     batch, samples, deadline = 1, [], time.perf_counter() + seconds
     while True:
@@ -52,7 +52,7 @@ def per_op(fn: Callable[[], Any], seconds: float = 1.0) -> float:
             continue
         samples.append(elapsed / batch)
         if time.perf_counter() > deadline and len(samples) >= 5:
-            return statistics.median(samples)
+            return min(samples)
 
 
 class Setup:
@@ -175,12 +175,49 @@ def hostile_inputs(setup: Setup) -> dict[str, float]:
     return out
 
 
+# (label, measured key, reference key, reference name, target text, bound)
+TARGETS = [
+    (
+        "`eddsa-rdfc-2022` sign (batch: shared proof config)",
+        "rdfc_sign_batch",
+        "pyld_sign",
+        "pyld sign",
+        ">= 10x pyld",
+        10,
+    ),
+    (
+        "`eddsa-rdfc-2022` sign (single: new proof config)",
+        "rdfc_sign_single",
+        "pyld_sign",
+        "pyld sign",
+        ">= 10x pyld",
+        10,
+    ),
+    ("`eddsa-rdfc-2022` sign vs raw", "rdfc_sign_single", "raw_sign", "raw Ed25519 sign", "<= 25x raw", 25),
+    ("`eddsa-rdfc-2022` verify (proof only)", "rdfc_verify_proof", "pyld_verify", "pyld verify", ">= 8x pyld", 8),
+    (
+        "full pipeline verify (offline, no remote status)",
+        "rdfc_verify_pipeline",
+        "pyld_verify",
+        "pyld proof verify",
+        ">= 5x",
+        5,
+    ),
+    ("`eddsa-jcs-2022` sign", "jcs_sign", "raw_sign", "raw Ed25519 sign", "<= 5x raw", 5),
+    ("`eddsa-jcs-2022` verify (proof only)", "jcs_verify_proof", "raw_verify", "raw Ed25519 verify", "<= 4x raw", 4),
+    ("VC-JWT EdDSA sign", "jwt_sign", "raw_sign", "raw Ed25519 sign", "<= 5x raw", 5),
+    ("VC-JWT EdDSA verify (signature and key)", "jwt_verify_proof", "raw_verify", "raw Ed25519 verify", "<= 4x raw", 4),
+]
+
+
 def render(m: dict[str, float], one: float, two: float, rss_mb: float, hostile: dict[str, float]) -> str:
-    def row(name: str, key: str, ref: str, ref_name: str, target: str) -> str:
+    def row(name: str, key: str, ref: str, ref_name: str, target: str, bound: float) -> str:
         ms = m[key] * 1000
-        ratio = m[ref] / m[key] if ref.startswith("pyld") else m[key] / m[ref]
-        rel = f"{ratio:.1f}x faster than {ref_name}" if ref.startswith("pyld") else f"{ratio:.1f}x {ref_name}"
-        return f"| {name} | {ms:.3f} | {1 / m[key]:,.0f} | {rel} | {target} |"
+        faster = ref.startswith("pyld")
+        ratio = m[ref] / m[key] if faster else m[key] / m[ref]
+        rel = f"{ratio:.1f}x faster than {ref_name}" if faster else f"{ratio:.1f}x {ref_name}"
+        met = ratio >= bound if faster else ratio <= bound
+        return f"| {name} | {ms:.3f} | {1 / m[key]:,.0f} | {rel} | {target} | {'met' if met else '**not met**'} |"
 
     lines = [
         "# Performance",
@@ -200,50 +237,16 @@ def render(m: dict[str, float], one: float, two: float, rss_mb: float, hostile: 
         "",
         "## microcred engine",
         "",
-        "| operation | ms/op | ops/s per core | ratio | target |",
-        "|---|---:|---:|---|---|",
-        row(
-            "`eddsa-rdfc-2022` sign (batch: shared proof config)",
-            "rdfc_sign_batch",
-            "pyld_sign",
-            "pyld sign",
-            ">= 10x pyld",
-        ),
-        row(
-            "`eddsa-rdfc-2022` sign (single: new proof config)",
-            "rdfc_sign_single",
-            "pyld_sign",
-            "pyld sign",
-            ">= 10x pyld",
-        ),
-        row("`eddsa-rdfc-2022` sign vs raw", "rdfc_sign_batch", "raw_sign", "raw Ed25519 sign", "<= 25x raw"),
-        row("`eddsa-rdfc-2022` verify (proof only)", "rdfc_verify_proof", "pyld_verify", "pyld verify", ">= 8x pyld"),
-        row(
-            "full pipeline verify (offline, no remote status)",
-            "rdfc_verify_pipeline",
-            "pyld_verify",
-            "pyld proof verify",
-            ">= 5x pyld proof verify",
-        ),
-        row("`eddsa-jcs-2022` sign", "jcs_sign", "raw_sign", "raw Ed25519 sign", "<= 5x raw"),
-        row(
-            "`eddsa-jcs-2022` verify (proof only)", "jcs_verify_proof", "raw_verify", "raw Ed25519 verify", "<= 4x raw"
-        ),
-        row("VC-JWT EdDSA sign", "jwt_sign", "raw_sign", "raw Ed25519 sign", "<= 5x raw"),
-        row(
-            "VC-JWT EdDSA verify (signature and key)",
-            "jwt_verify_proof",
-            "raw_verify",
-            "raw Ed25519 verify",
-            "<= 4x raw",
-        ),
+        "| operation | ms/op | ops/s per core | ratio | target | |",
+        "|---|---:|---:|---|---|---|",
+        *[row(*target) for target in TARGETS],
         "",
         "## Scaling and memory",
         "",
         "| measure | value | target |",
         "|---|---:|---|",
         f"| `eddsa-rdfc-2022` signing, 1 process | {one:,.0f}/s | |",
-        f"| `eddsa-rdfc-2022` signing, 2 processes | {two:,.0f}/s ({two / one:.2f}x) | >= 1.8x |",
+        f"| `eddsa-rdfc-2022` signing, 2 processes | {two:,.0f}/s ({two / one:.2f}x) | >= 1.8x: {'met' if two / one >= 1.8 else '**not met**'} |",
         f"| peak RSS of the benchmark process | {rss_mb:.0f} MB | |",
         "",
         "## Hostile inputs (full pipeline; each must be decided in under 1 s)",
@@ -251,6 +254,11 @@ def render(m: dict[str, float], one: float, two: float, rss_mb: float, hostile: 
         "| input | seconds | result |",
         "|---|---:|---|",
         *[f"| {name} | {secs:.3f} | {'ok' if secs < 1 else 'TOO SLOW'} |" for name, secs in hostile.items()],
+        "",
+        "Timing is the fastest of several batches per operation (this 2-core VM has noisy neighbours:",
+        "medians move by up to 40% between runs, for the pyld reference as much as for us). Compare ratios",
+        "within one run only. Single signing uses a new proof `created` each time, so the proof-configuration",
+        "hash is not reused; batch signing shares it, as a bulk award does.",
         "",
     ]
     return "\n".join(lines)

@@ -239,3 +239,15 @@ def test_control_characters_use_rdf12_canonical_escapes(jsonld: JsonLdProcessor)
     assert ours.encode() == pyoxigraph.serialize(dataset, format=pyoxigraph.RdfFormat.N_QUADS)
     assert "\\u0001" in ours and "\\b" in ours and "\\u007F" in ours
     assert json.loads('"' + ours.split('"')[1] + '"') == "a\x01b\x08c\x0cd\x7fe\tf"
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=80), zeros=st.integers(0, 4))
+def test_base58btc_round_trips_and_keeps_leading_zero_bytes(data: bytes, zeros: int) -> None:
+    from microcred.standards.multibase import b58decode, b58encode
+
+    payload = b"\0" * zeros + data
+    encoded = b58encode(payload)
+    assert b58decode(encoded) == payload
+    assert encoded.startswith("1" * zeros)
+    assert not encoded.startswith("1" * (zeros + 1)) or payload[zeros : zeros + 1] == b"\0"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 from microcred.errors import JcsError
@@ -22,8 +23,10 @@ _fast = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":
 
 def canonicalize(value: Any) -> bytes:
     """The RFC 8785 canonical UTF-8 bytes of a JSON value."""
-    simple = _simplify(value)
-    text = _fast.encode(simple) if simple is not _COMPLEX else _serialize(value)
+    text = _try_fast(value)
+    if text is None:
+        simple = _simplify(value)
+        text = _fast.encode(simple) if simple is not _COMPLEX else _serialize(value)
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError as exc:
@@ -31,6 +34,23 @@ def canonicalize(value: Any) -> bytes:
 
 
 _COMPLEX: Any = object()
+# In compact JSON a number token follows ':', ',' or '['. A match may also come from
+# string content; that only sends the value down the exact (slower) path.
+_SUSPECT_NUMBER = re.compile(r"[:,\[]-?(?:\d+(?:\.|[eE])|\d{16,})")
+_SUSPECT_KEY_CHAR = re.compile("[\ue000-\U0010ffff]")
+
+
+def _try_fast(value: Any) -> str | None:
+    """The C encoder's output when it is provably RFC 8785 already, else None."""
+    try:
+        text = _fast.encode(value)
+    except (TypeError, ValueError):
+        return None
+    if _SUSPECT_NUMBER.search(text) or _SUSPECT_KEY_CHAR.search(text):
+        return None
+    if text[:1] not in "{[" and not isinstance(value, (str, bool, type(None))):
+        return None  # a bare number: let the exact path format it
+    return text
 
 
 def _simplify(value: Any) -> Any:

@@ -11,12 +11,19 @@ _INDEX = {ch: i for i, ch in enumerate(_ALPHABET)}
 _MAX_ENCODED = 16_384
 
 
+_CHUNK = 58**10  # ten base58 digits per big-integer division
+
+
 def b58encode(data: bytes) -> str:
     number = int.from_bytes(data, "big")
-    out = []
+    out: list[str] = []
     while number:
-        number, rem = divmod(number, 58)
-        out.append(_ALPHABET[rem])
+        number, chunk = divmod(number, _CHUNK)
+        for _ in range(10):
+            chunk, rem = divmod(chunk, 58)
+            out.append(_ALPHABET[rem])
+    while out and out[-1] == "1":
+        out.pop()  # the last chunk's leading zeros
     pad = len(data) - len(data.lstrip(b"\0"))
     return "1" * pad + "".join(reversed(out))
 

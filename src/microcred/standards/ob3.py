@@ -81,7 +81,7 @@ class AchievementSpec:
         if self.tags:
             wire["tag"] = list(self.tags)
         optional = {
-            "creditsAvailable": self.credits_available,
+            "creditsAvailable": _json_number(self.credits_available),
             "fieldOfStudy": self.field_of_study,
             "inLanguage": self.in_language,
             "version": self.version,
@@ -89,6 +89,13 @@ class AchievementSpec:
         }
         wire.update({k: v for k, v in optional.items() if v is not None})
         return wire
+
+
+def _json_number(value: float | None) -> float | int | None:
+    """Integral values as JSON integers: the same JSON number, and the fast JCS path."""
+    if value is not None and float(value).is_integer():
+        return int(value)
+    return value
 
 
 def profile(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -72,7 +73,7 @@ def suite_of(proof: dict[str, Any]) -> Cryptosuite | None:
 class DataIntegrity:
     def __init__(self, jsonld: JsonLdProcessor) -> None:
         self.jsonld = jsonld
-        self._config_hashes: dict[bytes, bytes] = {}
+        self._config_hashes: dict[str, bytes] = {}
 
     # -- hashing -----------------------------------------------------------
     def _canonical(self, suite: Cryptosuite, document: dict[str, Any]) -> bytes:
@@ -82,7 +83,7 @@ class DataIntegrity:
 
     def _config_hash(self, suite: Cryptosuite, config: dict[str, Any]) -> bytes:
         """Hash of the proof configuration, memoized: a batch shares one config."""
-        key = suite.name.encode() + b"\0" + jcs.canonicalize(config)
+        key = suite.name + "\0" + json.dumps(config, sort_keys=True, ensure_ascii=False)
         found = self._config_hashes.get(key)
         if found is None:
             found = hashlib.sha256(self._canonical(suite, config)).digest()

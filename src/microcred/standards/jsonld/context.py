@@ -28,6 +28,7 @@ _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*:")
 _GEN_DELIMS = frozenset(":/?#[]@")
 _MAX_REMOTE_CONTEXTS = 32
 UNSET: Any = object()
+_SET_ONLY = frozenset({"@set"})
 
 
 def is_keyword(value: str) -> bool:
@@ -56,6 +57,17 @@ class TermDefinition:
     base_url: str | None = None
     index: str | None = None
     nest: str | None = None
+
+    @property
+    def plain(self) -> bool:
+        """Scalar values under this term need only Value Expansion (no container,
+        scoped context, reverse or JSON-literal handling)."""
+        return (
+            not self.reverse
+            and self.context is UNSET
+            and self.type_mapping != "@json"
+            and (not self.container or self.container == _SET_ONLY)
+        )
 
     def same_as(self, other: TermDefinition) -> bool:
         """Equality ignoring `protected` (JSON-LD 1.1 protected-term rule)."""
@@ -91,6 +103,17 @@ class ActiveContext:
     has_protected: bool = False
     # Memo of vocab-relative IRI expansions; valid because a finished context never changes.
     vocab_cache: dict[str, str | None] = field(default_factory=dict)
+    _aliases: dict[str, frozenset[str]] | None = None
+
+    def aliases(self, keyword: str) -> frozenset[str]:
+        """The keys that expand to `keyword` here (the keyword itself included)."""
+        if self._aliases is None:
+            found: dict[str, set[str]] = {}
+            for term, definition in self.terms.items():
+                if definition.iri is not None and definition.iri.startswith("@"):
+                    found.setdefault(definition.iri, {definition.iri}).add(term)
+            self._aliases = {k: frozenset(v) for k, v in found.items()}
+        return self._aliases.get(keyword) or frozenset((keyword,))
 
     def expand_key(self, value: str) -> str | None:
         """expand_iri(value, vocab=True), memoized per context."""

@@ -23,6 +23,7 @@ from microcred.standards.jsonld.context import (
 )
 
 _SCALARS = (str, int, float, bool)
+_SCALAR_TYPES = frozenset(_SCALARS)
 
 
 # Types OB 3.0 issuers commonly use without the extensions context that
@@ -119,7 +120,7 @@ class Expander:
     def _apply_type_scoped(
         self, active: ActiveContext, type_scoped: ActiveContext, element: dict[str, Any]
     ) -> ActiveContext:
-        type_keys = sorted(k for k in element if _expands_to(active, k) == "@type")
+        type_keys = sorted(k for k in active.aliases("@type") if k in element)
         for key in type_keys:
             value = element[key]
             values = value if isinstance(value, list) else [value]
@@ -183,6 +184,9 @@ class Expander:
         base: str | None,
     ) -> None:
         definition = active.terms.get(key)
+        if type(value) in _SCALAR_TYPES and (definition is None or definition.plain):
+            result.setdefault(expanded_prop, []).append(_expand_value_with(active, definition, value))
+            return
         container = definition.container if definition is not None else frozenset()
         if definition is not None and definition.type_mapping == "@json":
             expanded: Any = {"@value": value, "@type": "@json"}
@@ -343,24 +347,20 @@ _KEYWORD_HANDLERS = {
 }
 
 
-def _expands_to(active: ActiveContext, key: str) -> str | None:
-    if key.startswith("@"):
-        return key
-    definition = active.terms.get(key)
-    return definition.iri if definition is not None else None
-
-
 def _keeps_context(active: ActiveContext, element: dict[str, Any]) -> bool:
     """True for value objects and bare `{"@id": ...}` references (API 5.1.2 step 7)."""
-    keys = [active.expand_key(k) for k in element]
-    if "@value" in keys:
+    value_keys = active.aliases("@value")
+    if any(k in value_keys for k in element):
         return True
-    return len(keys) == 1 and keys[0] == "@id"
+    return len(element) == 1 and next(iter(element)) in active.aliases("@id")
 
 
 def _expand_value(active: ActiveContext, prop: str, value: Any) -> dict[str, Any]:
     """Value Expansion (API 5.3.2)."""
-    definition = active.terms.get(prop)
+    return _expand_value_with(active, active.terms.get(prop), value)
+
+
+def _expand_value_with(active: ActiveContext, definition: TermDefinition | None, value: Any) -> dict[str, Any]:
     type_mapping = definition.type_mapping if definition is not None else None
     if type_mapping == "@id" and isinstance(value, str):
         return {"@id": expand_iri(active, value, relative=True)}
@@ -433,7 +433,7 @@ def _finish_object(result: dict[str, Any], prop: str | None) -> Any:
             raise JsonLdError("invalid set or list object")
         if "@set" in result:
             return result["@set"]
-    if set(result) == {"@language"}:
+    if len(result) == 1 and "@language" in result:
         return None
     if prop is None or prop == "@graph":
         if not result or "@value" in result or "@list" in result:

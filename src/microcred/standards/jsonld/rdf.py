@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 from typing import Any
 
 from microcred.errors import DataLossError, JsonLdError
@@ -51,6 +52,14 @@ def iri(value: str) -> str:
     return f"<{value}>"
 
 
+@lru_cache(maxsize=16_384)
+def absolute_iri_term(value: str) -> str:
+    """`<value>` for an absolute IRI; DataLossError for anything toRDF would drop."""
+    if not is_absolute_iri(value):
+        raise DataLossError(f"{value!r} is not an absolute IRI and would be dropped")
+    return iri(value)
+
+
 class _Labeler:
     def __init__(self) -> None:
         self.map: dict[str, str] = {}
@@ -72,7 +81,7 @@ def to_quads(expanded: list[Any]) -> list[Quad]:
     """Node map generation then RDF deserialization, without the node map's
     intermediate JSON: the node map holds terms already in N-Quads form."""
     labeler = _Labeler()
-    graphs: dict[str, dict[str, dict[str, list[Any]]]] = {"": {}}
+    graphs: dict[str, dict[str, dict[str, dict[str, None]]]] = {"": {}}
     quads: list[Quad] = []
     _NodeMapper(labeler, graphs, quads).walk(expanded, "", None, None, None)
     for graph_name, nodes in graphs.items():
@@ -85,7 +94,7 @@ def to_quads(expanded: list[Any]) -> list[Quad]:
 
 class _NodeMapper:
     def __init__(
-        self, labeler: _Labeler, graphs: dict[str, dict[str, dict[str, list[Any]]]], quads: list[Quad]
+        self, labeler: _Labeler, graphs: dict[str, dict[str, dict[str, dict[str, None]]]], quads: list[Quad]
     ) -> None:
         self.labeler = labeler
         self.graphs = graphs
@@ -105,7 +114,7 @@ class _NodeMapper:
             if out_list is not None:
                 out_list.append(head)
             else:
-                self._add(graph, subject, prop, head, dedupe=False)
+                self._add(graph, subject, prop, head)
         else:
             self._node(element, graph, subject, prop, out_list)
 
@@ -127,8 +136,11 @@ class _NodeMapper:
         node = nodes.setdefault(node_id, {})
         if prop is not None:
             self._emit(graph, subject, prop, node_id, out_list)
-        for type_iri in element.get("@type", ()):
-            self._put(node, _RDF_TYPE, self._type_term(type_iri))
+        types = element.get("@type")
+        if types:
+            bucket = node.setdefault(_RDF_TYPE, {})
+            for type_iri in types:
+                bucket[self._type_term(type_iri)] = None
         if "@reverse" in element:
             for rev_prop, items in element["@reverse"].items():
                 for item in items:
@@ -146,57 +158,44 @@ class _NodeMapper:
     def _reverse(self, item: dict[str, Any], graph: str, target: str, predicate: str) -> None:
         source = self._subject_term(item.get("@id"))
         self.graphs.setdefault(graph, {}).setdefault(source, {})
-        self._add(graph, source, predicate, target, dedupe=True)
+        self._add(graph, source, predicate, target)
         self._node({k: v for k, v in item.items() if k != "@id"} | {"@id": source}, graph, None, None, None)
 
     def _emit(self, graph: str, subject: str | None, prop: str | None, term: str, out_list: list[str] | None) -> None:
         if out_list is not None:
             out_list.append(term)
         elif subject is not None and prop is not None:
-            self._add(graph, subject, prop, term, dedupe=True)
+            self._add(graph, subject, prop, term)
 
-    def _add(self, graph: str, subject: str | None, prop: str | None, term: str, *, dedupe: bool) -> None:
+    def _add(self, graph: str, subject: str | None, prop: str | None, term: str) -> None:
         if subject is None or prop is None:
             return
-        node = self.graphs.setdefault(graph, {}).setdefault(subject, {})
-        if dedupe:
-            self._put(node, prop, term)
-        else:
-            node.setdefault(prop, []).append(term)
-
-    @staticmethod
-    def _put(node: dict[str, list[Any]], prop: str, term: str) -> None:
-        bucket = node.setdefault(prop, [])
-        if term not in bucket:
-            bucket.append(term)
+        # dict keys as an ordered set: RDF statements are never duplicated
+        self.graphs[graph].setdefault(subject, {}).setdefault(prop, {})[term] = None
 
     def _subject_term(self, node_id: Any) -> str:
         if node_id is None:
             return self.labeler.label()
         if node_id.startswith("_:"):
             return self.labeler.label(node_id)
-        if not is_absolute_iri(node_id):
-            raise DataLossError(f"identifier {node_id!r} is not an absolute IRI and would be dropped")
-        return iri(node_id)
+        return absolute_iri_term(node_id)
 
     def _type_term(self, type_iri: str) -> str:
         if type_iri.startswith("_:"):
             return self.labeler.label(type_iri)
-        if not is_absolute_iri(type_iri):
-            raise DataLossError(f"type {type_iri!r} is not an absolute IRI and would be dropped")
-        return iri(type_iri)
+        return absolute_iri_term(type_iri)
 
     def _predicate_term(self, key: str) -> str:
         if key.startswith("_:"):
             raise DataLossError(f"blank-node property {key!r} would be dropped")
-        if not is_absolute_iri(key):
-            raise DataLossError(f"property {key!r} is not an absolute IRI and would be dropped")
-        return iri(key)
+        return absolute_iri_term(key)
 
 
 def _value_term(item: dict[str, Any]) -> str:
     """Object to RDF Conversion (API 8.1.3) for value objects."""
     value = item["@value"]
+    if len(item) == 1 and type(value) is str:
+        return literal(value)
     datatype = item.get("@type")
     if datatype == "@json":
         return literal(jcs.canonicalize(value).decode("utf-8"), RDF + "JSON")

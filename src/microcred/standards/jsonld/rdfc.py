@@ -62,15 +62,19 @@ def _line(s: str, p: str, o: str, g: str) -> str:
 
 class Canonicalizer:
     def __init__(self, quads: list[Quad], work_limit: int = DEFAULT_WORK_LIMIT) -> None:
-        self.quads = quads = list(dict.fromkeys(quads))
         self.budget = _Budget(work_limit)
         self.by_node: dict[str, list[Quad]] = defaultdict(list)
-        for quad in quads:
-            for term in (quad[0], quad[2], quad[3]):
-                if term.startswith("_:"):
-                    bucket = self.by_node[term]
-                    if not bucket or bucket[-1] is not quad:
-                        bucket.append(quad)
+        self.plain_lines: list[str] = []  # quads without blank nodes: serialized once
+        self.quads: list[Quad] = []
+        for quad in dict.fromkeys(quads):
+            s, _, o, g = quad
+            nodes = {t for t in (s, o, g) if t[:2] == "_:"}
+            if not nodes:
+                self.plain_lines.append(_line(*quad))
+                continue
+            self.quads.append(quad)
+            for node in nodes:
+                self.by_node[node].append(quad)
         if len(self.by_node) > MAX_BLANK_NODES:
             raise CanonicalizationLimitError(f"canonicalization aborted: more than {MAX_BLANK_NODES} blank nodes")
         self.canonical = _Issuer("_:c14n")
@@ -104,10 +108,16 @@ class Canonicalizer:
 
     def _hash_first_degree(self, node: str) -> str:
         self.budget.spend()
-        lines = sorted(
-            _line(*(("_:a" if t == node else "_:z") if t.startswith("_:") else t for t in quad))
-            for quad in self.by_node[node]
-        )
+        lines = []
+        for s, p, o, g in self.by_node[node]:
+            if s[:2] == "_:":
+                s = "_:a" if s == node else "_:z"
+            if o[:2] == "_:":
+                o = "_:a" if o == node else "_:z"
+            if g[:2] == "_:":
+                g = "_:a" if g == node else "_:z"
+            lines.append(_line(s, p, o, g))
+        lines.sort()
         return _sha256("".join(lines))
 
     def _hash_related(self, related: str, quad: Quad, issuer: _Issuer, position: str) -> str:
@@ -171,8 +181,11 @@ class Canonicalizer:
 
     def _relabel(self) -> str:
         labels = self.canonical.issued
-        lines = {_line(*(labels[t] if t.startswith("_:") else t for t in quad)) for quad in self.quads}
-        return "".join(sorted(lines))
+        lines = self.plain_lines
+        for s, p, o, g in self.quads:
+            lines.append(_line(labels.get(s, s), p, labels.get(o, o), labels.get(g, g)))
+        lines.sort()
+        return "".join(lines)
 
 
 def canonicalize(quads: list[Quad], work_limit: int = DEFAULT_WORK_LIMIT) -> str:
