@@ -36,7 +36,7 @@ def canonicalize(value: Any) -> bytes:
 _COMPLEX: Any = object()
 # In compact JSON a number token follows ':', ',' or '['. A match may also come from
 # string content; that only sends the value down the exact (slower) path.
-_SUSPECT_NUMBER = re.compile(r"[:,\[]-?(?:\d+(?:\.|[eE])|\d{16,})")
+_NUMBER_TOKEN = re.compile(r"[:,\[](-?[0-9][0-9.eE+\-]*)")
 _SUSPECT_KEY_CHAR = re.compile("[\ue000-\U0010ffff]")
 
 
@@ -46,7 +46,11 @@ def _try_fast(value: Any) -> str | None:
         text = _fast.encode(value)
     except (TypeError, ValueError):
         return None
-    if _SUSPECT_NUMBER.search(text) or _SUSPECT_KEY_CHAR.search(text):
+    for match in _NUMBER_TOKEN.finditer(text):
+        token = match.group(1)
+        if len(token) >= 16 or "." in token or "e" in token or "E" in token:
+            return None
+    if not text.isascii() and _SUSPECT_KEY_CHAR.search(text):
         return None
     if text[:1] not in "{[" and not isinstance(value, (str, bool, type(None))):
         return None  # a bare number: let the exact path format it

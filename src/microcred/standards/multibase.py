@@ -12,20 +12,22 @@ _MAX_ENCODED = 16_384
 
 
 _CHUNK = 58**10  # ten base58 digits per big-integer division
+_PAIRS = [_ALPHABET[i // 58] + _ALPHABET[i % 58] for i in range(58 * 58)]
 
 
 def b58encode(data: bytes) -> str:
     number = int.from_bytes(data, "big")
-    out: list[str] = []
+    chunks: list[str] = []
     while number:
         number, chunk = divmod(number, _CHUNK)
-        for _ in range(10):
-            chunk, rem = divmod(chunk, 58)
-            out.append(_ALPHABET[rem])
-    while out and out[-1] == "1":
-        out.pop()  # the last chunk's leading zeros
+        c1, p5 = divmod(chunk, 3364)
+        c2, p4 = divmod(c1, 3364)
+        c3, p3 = divmod(c2, 3364)
+        p1, p2 = divmod(c3, 3364)
+        chunks.append(_PAIRS[p1] + _PAIRS[p2] + _PAIRS[p3] + _PAIRS[p4] + _PAIRS[p5])
+    digits = "".join(reversed(chunks)).lstrip("1")  # the top chunk's leading zeros
     pad = len(data) - len(data.lstrip(b"\0"))
-    return "1" * pad + "".join(reversed(out))
+    return "1" * pad + digits
 
 
 def b58decode(text: str) -> bytes:
