@@ -12,7 +12,6 @@ import json
 import multiprocessing
 import platform
 import resource
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -161,7 +160,14 @@ def hostile_inputs(setup: Setup) -> dict[str, float]:
     clique = {"@context": ["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"], "type": ["VerifiableCredential"], "issuer": "did:example:i",
               "credentialSubject": {"id": "did:example:s", "type": ["AchievementSubject"], "source": [{"id": n["id"], "type": "Profile", "endorsement": [{"id": f"_:n{j}"} for j in range(16) if f"_:n{j}" != n["id"]]} for n in nodes]},
               "proof": [{"type": "DataIntegrityProof", "cryptosuite": "eddsa-rdfc-2022", "proofPurpose": "assertionMethod", "verificationMethod": setup.vm, "proofValue": "z1"}]}  # fmt: skip
+    many = json.loads(json.dumps(setup.signed["eddsa-rdfc-2022"]))
+    template = many["credentialSubject"]["achievement"]["alignment"][0]
+    many["credentialSubject"]["achievement"]["alignment"] = [
+        dict(template, targetName=f"skill {i} " + "x" * 100, targetUrl=f"https://esco.example/skill/{i}")
+        for i in range(4_500)
+    ]
     cases = {
+        "1 MB signed credential with 4,500 skill nodes": json.dumps(many).encode(),
         "1 MB credential": big,
         "depth 100,000": b"[" * 100_000 + b"]" * 100_000,
         "blank-node clique (16)": clique,

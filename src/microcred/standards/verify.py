@@ -44,6 +44,7 @@ CHECK_CODES = {
     "status.list": "the status list is well formed, long enough and from the issuer",
     "embedded": "embedded credentials (endorsements, CLR contents) verify",
     "issuer_trust": "the issuer is in a trust registry",
+    "internal": "verification stopped on an unexpected error (a bug): the credential is not accepted",
 }
 
 
@@ -135,6 +136,12 @@ class Verifier:
             report.add("parse", FAILED, exc.message)
         except RecursionError:
             report.add("parse", FAILED, "the document is nested too deeply to process")
+        except Exception as exc:
+            report.add(
+                "internal",
+                FAILED,
+                f"verification stopped on an unexpected {type(exc).__name__}; this is a microcred bug, please report it",
+            )
         return report
 
     def validate(self, data: bytes | str | dict[str, Any]) -> Report:
@@ -165,7 +172,7 @@ class Verifier:
         if jwt_outcome is not None:
             self._jwt_proof(report, credential, jwt_outcome)
         elif doc_hash is not None:
-            self._di_proof(report, credential, doc_hash)
+            self._di_proof(report, credential, doc_hash, at)
         else:
             report.add("proof", SKIPPED, "not checked: the document could not be processed")
         self._dates(report, credential, at, jwt_outcome)
@@ -231,12 +238,15 @@ class Verifier:
             report.add("expansion", PASSED, "every term and type is defined; nothing is dropped")
         return hashlib.sha256(canonical.encode("utf-8")).digest()
 
-    def _di_proof(self, report: Report, credential: dict[str, Any], doc_hash: bytes) -> None:
+    def _di_proof(self, report: Report, credential: dict[str, Any], doc_hash: bytes, at: datetime) -> None:
         if not credential.get("proof"):
             report.add("proof", FAILED, "the credential has no proof")
             return
         outcomes = self.integrity.verify(credential, self.resolver, rdf_document_hash=doc_hash)
         bad = [o for o in outcomes if not o.ok]
+        bad += [
+            _expired(o) for o in outcomes if o.ok and "expires" in o.proof and parse_datetime(o.proof["expires"]) <= at
+        ]
         if bad:
             report.add("proof", FAILED, "; ".join(o.message for o in bad))
             return
@@ -292,9 +302,6 @@ class Verifier:
         claims = jose.jwt_dates(jwt.payload) if jwt is not None else {}
         start = credential.get("validFrom", credential.get("issuanceDate", claims.get("nbf")))
         end = credential.get("validUntil", credential.get("expirationDate", claims.get("exp")))
-        for proof in _as_list(credential.get("proof")):
-            if isinstance(proof, dict) and "expires" in proof and end is None:
-                end = proof["expires"]
         _date_check(report, "valid_from", start, at, before=True)
         _date_check(report, "valid_until", end, at, before=False)
 
@@ -390,6 +397,10 @@ class Verifier:
             report.add("embedded", FAILED, " | ".join(failures[:5]))
         else:
             report.add("embedded", PASSED, f"{len(embedded)} embedded credential(s) verified")
+
+
+def _expired(outcome: ProofOutcome) -> ProofOutcome:
+    return ProofOutcome(False, f"the proof expired on {outcome.proof['expires']}", outcome.proof, outcome.method)
 
 
 def _read_input(data: Any) -> _Input:

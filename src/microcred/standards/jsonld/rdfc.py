@@ -56,6 +56,13 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _mask(term: str, node: str) -> str:
+    """First-degree hashing: the reference blank node is _:a, every other one _:z."""
+    if term[:2] != "_:":
+        return term
+    return "_:a" if term == node else "_:z"
+
+
 def _line(s: str, p: str, o: str, g: str) -> str:
     return f"{s} {p} {o} {g} .\n" if g else f"{s} {p} {o} .\n"
 
@@ -108,15 +115,7 @@ class Canonicalizer:
 
     def _hash_first_degree(self, node: str) -> str:
         self.budget.spend()
-        lines = []
-        for s, p, o, g in self.by_node[node]:
-            if s[:2] == "_:":
-                s = "_:a" if s == node else "_:z"
-            if o[:2] == "_:":
-                o = "_:a" if o == node else "_:z"
-            if g[:2] == "_:":
-                g = "_:a" if g == node else "_:z"
-            lines.append(_line(s, p, o, g))
+        lines = [_line(_mask(s, node), p, _mask(o, node), _mask(g, node)) for s, p, o, g in self.by_node[node]]
         lines.sort()
         return _sha256("".join(lines))
 
