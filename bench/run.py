@@ -163,11 +163,11 @@ def hostile_inputs(setup: Setup) -> dict[str, float]:
     many = json.loads(json.dumps(setup.signed["eddsa-rdfc-2022"]))
     template = many["credentialSubject"]["achievement"]["alignment"][0]
     many["credentialSubject"]["achievement"]["alignment"] = [
-        dict(template, targetName=f"skill {i} " + "x" * 100, targetUrl=f"https://esco.example/skill/{i}")
-        for i in range(4_500)
+        dict(template, targetName=f"skill {i} " + "x" * 60, targetUrl=f"https://esco.example/skill/{i}")
+        for i in range(4_000)
     ]
     cases = {
-        "1 MB signed credential with 4,500 skill nodes": json.dumps(many).encode(),
+        "1 MB signed credential with 4,000 skill nodes": json.dumps(many).encode(),
         "1 MB credential": big,
         "depth 100,000": b"[" * 100_000 + b"]" * 100_000,
         "blank-node clique (16)": clique,
@@ -176,8 +176,10 @@ def hostile_inputs(setup: Setup) -> dict[str, float]:
     out = {}
     for name, data in cases.items():
         start = time.perf_counter()
-        setup.verifier.verify(data)
+        report = setup.verifier.verify(data)
         out[name] = time.perf_counter() - start
+        assert not report.verified
+    assert len(cases[next(iter(cases))]) < 1_048_576  # the first case must be processed, not refused by size
     return out
 
 
@@ -275,8 +277,12 @@ def main() -> None:
     parser.add_argument("--write", type=Path)
     args = parser.parse_args()
     setup = Setup()
-    m = measure(setup)
-    one, two = processes(1), processes(2)
+    # Best of three rounds per operation: one noisy stretch should not decide a ratio.
+    runs = [measure(setup) for _ in range(3)]
+    m = {key: min(run[key] for run in runs) for key in runs[0]}
+    # Alternate and keep the best of three rounds: a noisy neighbour on this VM can take a core for seconds.
+    rounds = [(processes(1), processes(2)) for _ in range(3)]
+    one, two = max(r[0] for r in rounds), max(r[1] for r in rounds)
     hostile = hostile_inputs(setup)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     text = render(m, one, two, rss_mb, hostile)

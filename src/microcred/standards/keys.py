@@ -78,6 +78,7 @@ def public_key_multibase(public: bytes) -> str:
     return encode_base58btc(ED25519_PUB_PREFIX + public)
 
 
+@lru_cache(maxsize=4096)
 def decode_public_multibase(value: str) -> bytes:
     """The raw 32-byte Ed25519 key of a `z6Mk...` value, checked for safety."""
     try:

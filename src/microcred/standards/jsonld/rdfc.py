@@ -74,14 +74,18 @@ class Canonicalizer:
         self.plain_lines: list[str] = []  # quads without blank nodes: serialized once
         self.quads: list[Quad] = []
         for quad in dict.fromkeys(quads):
-            s, _, o, g = quad
-            nodes = {t for t in (s, o, g) if t[:2] == "_:"}
-            if not nodes:
-                self.plain_lines.append(_line(*quad))
+            s, p, o, g = quad
+            s_blank, o_blank, g_blank = s[:2] == "_:", o[:2] == "_:", g[:2] == "_:"
+            if not (s_blank or o_blank or g_blank):
+                self.plain_lines.append(f"{s} {p} {o} {g} .\n" if g else f"{s} {p} {o} .\n")
                 continue
             self.quads.append(quad)
-            for node in nodes:
-                self.by_node[node].append(quad)
+            if s_blank:
+                self.by_node[s].append(quad)
+            if o_blank and o != s:
+                self.by_node[o].append(quad)
+            if g_blank and g != s and g != o:
+                self.by_node[g].append(quad)
         if len(self.by_node) > MAX_BLANK_NODES:
             raise CanonicalizationLimitError(f"canonicalization aborted: more than {MAX_BLANK_NODES} blank nodes")
         self.canonical = _Issuer("_:c14n")
