@@ -215,3 +215,12 @@ def test_bitstring_status_list_rec_example_decodes_to_131072_clear_bits() -> Non
     assert bits.size == 131_072
     assert not any(bits.bits)
     assert status.Bitstring().encode() == status.Bitstring.decode(status.Bitstring().encode()).encode()
+
+
+def test_older_64_byte_secret_multikey_form_is_read() -> None:
+    pair = Ed25519KeyPair.from_secret_multibase(
+        "zrv2bqTbNwCTsRrHFcJCPjVAduh4Ezcnoq1A3ZxH1GWTNkxipLVuaAoMFmze2gFN9oNXfJjufxSHWVZzsJiUsMHFMcx"
+    )
+    assert pair.public_bytes.hex() == OB_KEY_HEX
+    assert pair.public_multibase == "z6MkjZRZv3aez3r18pB1RBFJR1kwUVJ5jHt92JmQwXbd5hwi"
+    assert pair.secret_multibase.startswith("z3u2")

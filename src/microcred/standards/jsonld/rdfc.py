@@ -84,7 +84,7 @@ class Canonicalizer:
                 self.by_node[s].append(quad)
             if o_blank and o != s:
                 self.by_node[o].append(quad)
-            if g_blank and g != s and g != o:
+            if g_blank and g not in (s, o):
                 self.by_node[g].append(quad)
         if len(self.by_node) > MAX_BLANK_NODES:
             raise CanonicalizationLimitError(f"canonicalization aborted: more than {MAX_BLANK_NODES} blank nodes")
