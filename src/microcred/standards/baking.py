@@ -15,6 +15,7 @@ import zlib
 from xml.etree import ElementTree
 
 from microcred.errors import BakingError
+from microcred.standards.compression import inflate_capped
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 KEYWORD = b"openbadgecredential"
@@ -87,12 +88,11 @@ def _itxt_text(body: bytes) -> str:
 
 
 def _inflate_capped(data: bytes) -> bytes:
-    decoder = zlib.decompressobj()
     try:
-        out = decoder.decompress(data, MAX_CREDENTIAL_BYTES + 1)
+        out = inflate_capped(data, MAX_CREDENTIAL_BYTES)
     except zlib.error as exc:
         raise BakingError(f"the compressed iTXt chunk is corrupt: {exc}") from exc
-    if len(out) > MAX_CREDENTIAL_BYTES or decoder.unconsumed_tail:
+    if out is None:
         raise BakingError("the compressed iTXt chunk inflates beyond 1 MB (a decompression bomb?)")
     return out
 

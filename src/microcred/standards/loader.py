@@ -45,24 +45,8 @@ class DocumentLoader:
             self._raw[url] = (data, hashlib.sha256(data).hexdigest())
         self._parsed: dict[str, PinnedDocument] = {}
 
-    def with_documents(self, extra: Mapping[str, bytes]) -> DocumentLoader:
-        """A new loader that also serves `extra` (URL -> bytes)."""
-        clone = DocumentLoader(bundled=False)
-        clone._raw = {**self._raw}
-        for url, data in extra.items():
-            clone._raw[url] = (data, hashlib.sha256(data).hexdigest())
-        clone._parsed = {k: v for k, v in self._parsed.items() if k not in extra}
-        return clone
-
     def knows(self, url: str) -> bool:
         return url in self._raw
-
-    def urls(self) -> list[str]:
-        return sorted(self._raw)
-
-    def pin(self, url: str) -> str:
-        """The SHA-256 the document at `url` is pinned to."""
-        return self._raw[url][1] if url in self._raw else ""
 
     def load(self, url: str) -> PinnedDocument:
         found = self._parsed.get(url)

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from microcred.errors import InputError, StatusListError
+from microcred.standards.compression import GZIP, inflate_capped
 from microcred.standards.multibase import b64url_decode, b64url_encode
 
 MIN_ENTRIES = 131_072
 MAX_DECODED_BYTES = 16 * 1024 * 1024  # 134M entries: far above any real list
-PURPOSES = ("revocation", "suspension", "refresh", "message")
 
 
 class Bitstring:
@@ -63,12 +63,11 @@ class Bitstring:
 
 
 def _gunzip_capped(compressed: bytes) -> bytes:
-    decoder = zlib.decompressobj(wbits=31)
     try:
-        data = decoder.decompress(compressed, MAX_DECODED_BYTES + 1)
+        data = inflate_capped(compressed, MAX_DECODED_BYTES, GZIP)
     except zlib.error as exc:
         raise StatusListError(f"encodedList is not GZIP data: {exc}") from exc
-    if len(data) > MAX_DECODED_BYTES or decoder.unconsumed_tail:
+    if data is None:
         raise StatusListError("encodedList expands beyond 16 MB")
     return data
 

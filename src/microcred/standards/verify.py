@@ -72,9 +72,6 @@ class Report:
     def add(self, code: str, status: str, message: str) -> None:
         self.checks.append(Check(code, status, message))
 
-    def failed(self, code: str) -> bool:
-        return any(c.code == code and c.status == FAILED for c in self.checks)
-
     def status_of(self, code: str) -> str | None:
         found = [c.status for c in self.checks if c.code == code]
         if FAILED in found:

@@ -41,9 +41,6 @@ class Resolver:
     def __init__(self, sources: Iterable[DocumentSource] = ()) -> None:
         self.sources = list(sources)
 
-    def with_sources(self, *extra: DocumentSource) -> Resolver:
-        return Resolver([*extra, *self.sources])
-
     def document(self, url: str) -> Any:
         """A JSON document by URL (DID, controller document, status list, ...)."""
         base = url.split("#", 1)[0]

@@ -225,15 +225,3 @@ def canonical_double(value: float) -> str:
     """xsd:double canonical form as JSON-LD produces it (`1.5E0`)."""
     text = f"{value:1.15E}"
     return re.sub(r"(\d)0*E\+?(-)?0*(\d)", r"\1E\2\3", text)
-
-
-def serialize(quads: list[Quad]) -> str:
-    """N-Quads, one statement a line, in the given order."""
-    return "".join(_line(q) for q in quads)
-
-
-def _line(quad: Quad) -> str:
-    s, p, o, g = quad
-    if g:
-        return f"{s} {p} {o} {g} .\n"
-    return f"{s} {p} {o} .\n"
