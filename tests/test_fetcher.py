@@ -44,3 +44,47 @@ def test_verify_cli_refuses_urls_when_offline() -> None:
     )
     assert result.returncode == 2
     assert "fetching is off" in result.stderr
+
+
+class _CannedFetcher(GuardedFetcher):
+    """The real redirect and scheme logic over canned responses instead of sockets."""
+
+    def __init__(self, responses: dict[str, tuple[int, str | None, bytes]]) -> None:
+        super().__init__()
+        self.responses = responses
+        self.asked: list[str] = []
+
+    def _get(self, url: str) -> tuple[int, str | None, bytes]:
+        self.asked.append(url)
+        if not url.startswith("https://"):
+            raise FetchError(f"only https URLs are fetched, not {url!r}")
+        return self.responses[url]
+
+
+def test_did_web_resolution_asks_the_fetcher_for_the_https_document() -> None:
+    from microcred.standards.dids import Resolver
+
+    document = b'{"id": "did:web:issuer.example", "verificationMethod": []}'
+    fetcher = _CannedFetcher({"https://issuer.example/.well-known/did.json": (200, None, document)})
+    assert Resolver([fetcher]).document("did:web:issuer.example")["id"] == "did:web:issuer.example"
+    assert fetcher.asked == ["https://issuer.example/.well-known/did.json"]
+
+
+def test_redirects_are_followed_at_most_twice_and_never_to_http() -> None:
+    hop = {
+        "https://a.example/x": (302, "https://b.example/x", b""),
+        "https://b.example/x": (301, "/y", b""),
+        "https://b.example/y": (302, "https://c.example/z", b""),
+        "https://c.example/z": (200, None, b"{}"),
+    }
+    with pytest.raises(FetchError, match="redirects"):
+        _CannedFetcher(hop).fetch("https://a.example/x")
+    assert _CannedFetcher(hop).fetch("https://b.example/y") == b"{}"
+    with pytest.raises(FetchError, match="only https"):
+        _CannedFetcher({"https://a.example/x": (302, "http://a.example/x", b"")}).fetch("https://a.example/x")
+
+
+def test_a_non_json_answer_is_a_fetch_error() -> None:
+    fetcher = _CannedFetcher({"https://a.example/x": (200, None, b"<html>")})
+    with pytest.raises(FetchError, match="JSON"):
+        fetcher.find("https://a.example/x")

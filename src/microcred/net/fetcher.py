@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import http.client
 import ipaddress
-import json
 import socket
 import ssl
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from microcred.errors import FetchError
+from microcred.errors import FetchError, MicrocredError
+from microcred.standards import safejson
 
 MAX_BYTES = 1_048_576
 TIMEOUT = 5.0
@@ -55,7 +55,14 @@ class GuardedFetcher:
         self._context = ssl.create_default_context()
 
     def find(self, url: str) -> Any | None:
-        return json.loads(self.fetch(url))
+        """A DocumentSource: JSON documents over https; other schemes are not this source's."""
+        if not url.startswith("https://"):
+            return None
+        body = self.fetch(url)
+        try:
+            return safejson.parse(body)
+        except MicrocredError as exc:
+            raise FetchError(f"{url} did not answer with a JSON document: {exc.message}") from exc
 
     def fetch(self, url: str) -> bytes:
         for _ in range(MAX_REDIRECTS + 1):
