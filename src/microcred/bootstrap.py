@@ -6,19 +6,29 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from microcred.clock import Clock, SystemClock
-from microcred.errors import MicrocredError
+from microcred.config import Settings
+from microcred.errors import MicrocredError, UsageError
 from microcred.net.fetcher import GuardedFetcher
+from microcred.services.accounts import AccountService
+from microcred.services.awarding import AwardService
 from microcred.services.credentials import CredentialService
+from microcred.services.issuing import CatalogService, IssuerService, Runtime
+from microcred.services.keys import KeyVault, load_or_create_kek
+from microcred.services.local import LocalDocuments
 from microcred.standards import safejson
 from microcred.standards.dids import DocumentSource, Resolver, StaticDocuments
+from microcred.standards.jsonld import JsonLdProcessor
 from microcred.standards.loader import DocumentLoader
 from microcred.standards.verify import Verifier
+from microcred.storage.db import ensure_schema, make_engine
+from microcred.storage.repositories import Database
 
 
 @dataclass(frozen=True, slots=True)
 class Options:
     resources: Mapping[str, bytes]
     allow_fetch: bool = False
+    local: DocumentSource | None = None  # this installation's issuers and status lists
 
 
 def build_credential_service(options: Options, clock: Clock | None = None) -> CredentialService:
@@ -33,7 +43,44 @@ def build_credential_service(options: Options, clock: Clock | None = None) -> Cr
         except MicrocredError:
             continue  # not JSON (a context is also JSON; images and JWTs are not resolvable documents)
     sources: list[DocumentSource] = [supplied]
+    if options.local is not None:
+        sources.append(options.local)
     if options.allow_fetch:
         sources.append(GuardedFetcher())
     verifier = Verifier(loader, Resolver(sources), clock or SystemClock())
     return CredentialService(verifier)
+
+
+@dataclass(frozen=True, slots=True)
+class Platform:
+    settings: Settings
+    runtime: Runtime
+    issuers: IssuerService
+    catalog: CatalogService
+    awards: AwardService
+    accounts: AccountService
+    local: LocalDocuments
+    jsonld: JsonLdProcessor
+
+
+def build_platform(settings: Settings | None = None, clock: Clock | None = None, *, create: bool = False) -> Platform:
+    """The issuing platform over the configured database; `create` is what `microcred init` allows."""
+    settings = settings or Settings()
+    url = settings.resolved_database_url
+    if url.startswith("sqlite:"):
+        if create:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        elif not settings.data_dir.exists():
+            raise UsageError(
+                f"no data directory {settings.data_dir}: run `microcred init` first (or set MICROCRED_DATA_DIR)"
+            )
+    kek = load_or_create_kek(settings.secret_key, settings.key_file, create=create)
+    engine = make_engine(url)
+    ensure_schema(engine)
+    runtime = Runtime(Database(engine), clock or SystemClock(), KeyVault(kek), settings.public_base_url.rstrip("/"))
+    jsonld = JsonLdProcessor(DocumentLoader())
+    awards = AwardService(runtime, jsonld)
+    return Platform(
+        settings, runtime, IssuerService(runtime), CatalogService(runtime), awards, AccountService(runtime),
+        LocalDocuments(runtime, awards), jsonld,
+    )  # fmt: skip

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from microcred import bootstrap
+from microcred.cli import platform as platform_commands
 from microcred.cli import render
 from microcred.errors import InputError, MicrocredError, UsageError
 from microcred.standards import safejson
@@ -50,7 +51,19 @@ def _resources(pairs: list[str] | None) -> dict[str, bytes]:
 
 
 def _service(resources: list[str] | None, *, offline: bool = True) -> Any:
-    return bootstrap.build_credential_service(bootstrap.Options(_resources(resources), allow_fetch=not offline))
+    return bootstrap.build_credential_service(
+        bootstrap.Options(_resources(resources), allow_fetch=not offline, local=_local_documents())
+    )
+
+
+def _local_documents() -> Any:
+    """This installation's issuers and status lists, when run against its data directory."""
+    from microcred.config import Settings
+
+    settings = Settings()
+    if settings.database_url is None and not (settings.data_dir / "microcred.db").exists():
+        return None
+    return bootstrap.build_platform(settings).local
 
 
 def _read(source: str) -> bytes:
@@ -231,6 +244,9 @@ def demo() -> None:
     from microcred.cli.demo import run
 
     run(out)
+
+
+platform_commands.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,279 @@
+"""Operator commands of the issuing platform. Forms are a contract; each takes --json."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from microcred import bootstrap
+from microcred.config import Settings
+from microcred.errors import InputError, UsageError
+from microcred.services.awarding import AwardRequest
+from microcred.services.issuing import parse_definition
+from microcred.standards import safejson
+from microcred.standards.dates import parse_datetime
+
+out = Console(highlight=False, emoji=False, soft_wrap=True)
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+issuer_app = typer.Typer(help="Issuer profiles and keys.", no_args_is_help=True)
+microcredential_app = typer.Typer(help="The microcredential catalogue.", no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+awards_app = typer.Typer(help="Awarded credentials.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+
+
+def platform() -> bootstrap.Platform:
+    return bootstrap.build_platform(Settings())
+
+
+def emit(as_json: bool, payload: Any, human: str) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n")
+    else:
+        out.print(human, markup=False)
+
+
+def init(as_json: JsonOpt = False) -> None:
+    """Create the data directory, the key-encryption key and the first platform admin."""
+    settings = Settings()
+    built = bootstrap.build_platform(settings, create=True)
+    email = settings.admin_email or (None if as_json or not sys.stdin.isatty() else input("admin email: "))
+    password = settings.admin_password or (
+        None if as_json or not sys.stdin.isatty() else getpass.getpass("admin password: ")
+    )
+    created = None
+    if email:
+        if not password:
+            raise UsageError("set MICROCRED_ADMIN_PASSWORD (or run interactively) to create the first admin")
+        from microcred.services.issuing import Conflict
+
+        try:
+            created = built.accounts.create_user(email, password, "platform_admin").email
+        except Conflict:
+            created = None
+    payload = {
+        "data_dir": str(settings.data_dir),
+        "database": _safe_url(settings.resolved_database_url),
+        "admin": created,
+    }
+    emit(as_json, payload, f"initialised {settings.data_dir}" + (f"; platform admin {created}" if created else ""))
+
+
+def _safe_url(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+@db_app.command("upgrade")
+def db_upgrade(as_json: JsonOpt = False) -> None:
+    """Apply every migration."""
+    from microcred.storage.db import make_engine, upgrade
+
+    settings = Settings()
+    upgrade(make_engine(settings.resolved_database_url))
+    emit(as_json, {"upgraded": True}, "database is up to date")
+
+
+@issuer_app.command("create")
+def issuer_create(
+    name: Annotated[str, typer.Option("--name")],
+    slug: Annotated[str, typer.Option("--slug")],
+    country: Annotated[str, typer.Option("--country", help="ISO 3166-1 alpha-2, e.g. NL.")],
+    url: Annotated[str | None, typer.Option("--url")] = None,
+    email: Annotated[str | None, typer.Option("--email")] = None,
+    description: Annotated[str | None, typer.Option("--description")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create an issuer with a did:web identity and an Ed25519 key."""
+    issuer = platform().issuers.create(
+        name=name, slug=slug, country=country, url=url, email=email, description=description
+    )
+    emit(as_json, {"slug": issuer.slug, "did": issuer.did, "name": issuer.name}, f"{issuer.slug} {issuer.did}")
+
+
+@issuer_app.command("list")
+def issuer_list(as_json: JsonOpt = False) -> None:
+    """List issuers."""
+    issuers = platform().issuers.list()
+    emit(
+        as_json,
+        [{"slug": i.slug, "did": i.did, "name": i.name, "country": i.country_code} for i in issuers],
+        "\n".join(f"{i.slug}\t{i.did}\t{i.name}" for i in issuers) or "no issuers",
+    )
+
+
+@issuer_app.command("rotate-key")
+def issuer_rotate_key(slug: Annotated[str, typer.Argument()], as_json: JsonOpt = False) -> None:
+    """Sign with a new key from now on; old keys stay in the DID document."""
+    key_id = platform().issuers.rotate_key(slug)
+    emit(as_json, {"slug": slug, "key_id": key_id}, f"{slug}: now signing with {key_id}")
+
+
+@microcredential_app.command("create")
+def microcredential_create(
+    issuer: Annotated[str, typer.Option("--issuer", help="Issuer slug.")],
+    from_file: Annotated[
+        Path | None, typer.Option("--from", help="A JSON file with the microcredential's fields.")
+    ] = None,
+    name: Annotated[str | None, typer.Option("--name")] = None,
+    description: Annotated[str | None, typer.Option("--description")] = None,
+    criteria: Annotated[str | None, typer.Option("--criteria")] = None,
+    skill: Annotated[list[str] | None, typer.Option("--skill", help="An ESCO skill URI (repeatable).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a microcredential; prints its id."""
+    data = _definition_data(from_file, name, description, criteria, skill)
+    entry = platform().catalog.create(issuer, parse_definition(data))
+    emit(as_json, {"id": entry.id, "issuer": entry.issuer_slug, "version": entry.version}, entry.id)
+
+
+def _definition_data(
+    from_file: Path | None, name: str | None, description: str | None, criteria: str | None, skills: list[str] | None
+) -> dict[str, Any]:
+    if from_file is not None:
+        if name or description or criteria or skills:
+            raise UsageError("give either --from FILE or --name/--description/--criteria/--skill, not both")
+        try:
+            data = safejson.parse(from_file.read_bytes())
+        except OSError as exc:
+            raise UsageError(f"cannot read {from_file}: {exc.strerror}") from exc
+        if not isinstance(data, dict):
+            raise InputError(f"{from_file} must hold a JSON object")
+        return data
+    if not (name and description and criteria):
+        raise UsageError("--name, --description and --criteria are required without --from")
+    return {
+        "name": name,
+        "description": description,
+        "criteria": criteria,
+        "skills": [{"uri": s, "label": s.rsplit("/", 1)[-1]} for s in skills or []],
+    }
+
+
+def lint(microcredential_id: Annotated[str, typer.Argument()], as_json: JsonOpt = False) -> None:
+    """Report which EU mandatory elements a microcredential is missing (exit 1 if any)."""
+    missing = platform().catalog.lint(microcredential_id)
+    emit(
+        as_json,
+        {"id": microcredential_id, "missing": missing, "complete": not missing},
+        "complete: every EU mandatory element is present"
+        if not missing
+        else "missing EU elements:\n  " + "\n  ".join(missing),
+    )
+    raise typer.Exit(1 if missing else 0)
+
+
+def award(
+    microcredential: Annotated[str, typer.Option("--microcredential")],
+    email: Annotated[str, typer.Option("--email")],
+    name: Annotated[str | None, typer.Option("--name")] = None,
+    external_id: Annotated[str | None, typer.Option("--external-id")] = None,
+    grade: Annotated[str | None, typer.Option("--grade")] = None,
+    evidence_url: Annotated[str | None, typer.Option("--evidence-url")] = None,
+    valid_until: Annotated[str | None, typer.Option("--valid-until")] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Also write the signed credential here.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Award a microcredential to one learner; prints the credential id and URL."""
+    until = _instant(valid_until, "--valid-until")
+    outcome = platform().awards.award(
+        AwardRequest(microcredential, email, name, external_id, evidence_url, None, grade, until)
+    )
+    if out_file is not None:
+        out_file.write_text(json.dumps(outcome.credential, indent=2, ensure_ascii=False), encoding="utf-8")
+    note = "" if outcome.created else " (already awarded: nothing new issued)"
+    emit(
+        as_json, {"id": outcome.id, "url": outcome.url, "created": outcome.created}, f"{outcome.id} {outcome.url}{note}"
+    )
+
+
+def _instant(value: str | None, option: str) -> Any:
+    if value is None:
+        return None
+    try:
+        return parse_datetime(value)
+    except InputError as exc:
+        raise UsageError(f"{option}: {exc.message}") from exc
+
+
+@awards_app.command("list")
+def awards_list(
+    microcredential: Annotated[str | None, typer.Option("--microcredential")] = None,
+    email: Annotated[str | None, typer.Option("--email")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10_000)] = 100,
+    offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """List awards."""
+    awards = platform().awards.list_awards(microcredential_id=microcredential, email=email, limit=limit, offset=offset)
+    rows = [
+        {"id": a.id, "email": a.recipient_email, "issued_at": a.issued_at.isoformat(), "status": _status(a)}
+        for a in awards
+    ]
+    emit(
+        as_json,
+        rows,
+        "\n".join(f"{r['id']}\t{r['email']}\t{r['issued_at']}\t{r['status']}" for r in rows) or "no awards",
+    )
+
+
+def _status(award: Any) -> str:
+    if award.revoked_at is not None:
+        return "revoked"
+    return "suspended" if award.suspended else "active"
+
+
+def _status_command(action: str) -> Any:
+    def command(
+        credential_id: Annotated[str, typer.Argument()],
+        reason: Annotated[str | None, typer.Option("--reason")] = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        award_id = credential_id.rstrip("/").rsplit("/", 1)[-1]
+        getattr(platform().awards, action)(award_id, reason)
+        emit(
+            as_json, {"id": award_id, "action": action}, f"{award_id}: {action}{'d' if action.endswith('e') else 'ed'}"
+        )
+
+    command.__doc__ = {
+        "revoke": "Revoke an award (final).",
+        "suspend": "Suspend an award.",
+        "unsuspend": "Lift a suspension.",
+    }[action]
+    return command
+
+
+@token_app.command("create")
+def token_create(
+    email: Annotated[str, typer.Option("--email", help="The user the token acts for.")],
+    role: Annotated[str | None, typer.Option("--role", help="Defaults to the user's role.")] = None,
+    days: Annotated[int, typer.Option("--days")] = 90,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create an API token (shown once)."""
+    built = platform()
+    user_role = role or built.accounts.role_of(email)
+    token = built.accounts.create_token(email, user_role, days)
+    emit(as_json, {"token": token.token, "prefix": token.prefix, "role": token.role}, token.token)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    app.command("lint")(lint)
+    app.command("award")(award)
+    for action in ("revoke", "suspend", "unsuspend"):
+        app.command(action)(_status_command(action))
+    app.add_typer(issuer_app, name="issuer")
+    app.add_typer(microcredential_app, name="microcredential")
+    app.add_typer(db_app, name="db")
+    app.add_typer(awards_app, name="awards")
+    app.add_typer(token_app, name="token")

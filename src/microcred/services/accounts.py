@@ -1,0 +1,129 @@
+"""Users, roles and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import VerificationError
+
+from microcred.errors import InputError
+from microcred.services.awarding import normalize_email
+from microcred.services.issuing import Conflict, NotFound, Runtime
+from microcred.storage import models
+
+ROLES = ("platform_admin", "issuer_admin", "issuer_staff", "learner", "employer")
+_hasher = PasswordHasher()
+
+
+@dataclass(frozen=True, slots=True)
+class NewToken:
+    token: str  # shown once; only its hash is stored
+    prefix: str
+    role: str
+
+
+class AccountService:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def create_user(
+        self, email: str, password: str | None, role: str, organisation: str | None = None, actor: str = "cli"
+    ) -> models.User:
+        if role not in ROLES:
+            raise InputError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+        if password is not None and len(password) < 12:
+            raise InputError("passwords must be at least 12 characters")
+        email = normalize_email(email)
+        with self.runtime.db.transaction() as repo:
+            org_id = None
+            if organisation is not None:
+                org = repo.organisation_by_slug(organisation)
+                if org is None:
+                    raise NotFound(f"no organisation {organisation!r}")
+                org_id = org.id
+            if repo.user_by_email(email) is not None:
+                raise Conflict(f"a user {email} already exists")
+            user = repo.add(
+                models.User(
+                    email=email,
+                    password_hash=_hasher.hash(password) if password else None,
+                    role=role,
+                    organisation_id=org_id,
+                    created_at=self.runtime.clock.now(),
+                )
+            )
+            self.runtime.audit(repo, actor, "user.create", org_id, email, role=role)
+            return user
+
+    def role_of(self, email: str) -> str:
+        with self.runtime.db.transaction() as repo:
+            user = repo.user_by_email(normalize_email(email))
+            if user is None:
+                raise NotFound(f"no user {email}")
+            return user.role
+
+    def check_password(self, email: str, password: str) -> models.User | None:
+        with self.runtime.db.transaction() as repo:
+            user = repo.user_by_email(email.strip().lower())
+            ok = False
+            if user is not None and user.password_hash:
+                try:
+                    ok = _hasher.verify(user.password_hash, password)
+                except VerificationError:
+                    ok = False
+            self.runtime.audit(
+                repo,
+                email,
+                "login.success" if ok else "login.failure",
+                user.organisation_id if user else None,
+                email,
+                method="password",
+            )
+            return user if ok else None
+
+    def create_token(self, email: str, role: str, days: int = 90, actor: str = "cli") -> NewToken:
+        if not 1 <= days <= 3650:
+            raise InputError("token lifetime must be 1 to 3650 days")
+        with self.runtime.db.transaction() as repo:
+            user = repo.user_by_email(normalize_email(email))
+            if user is None:
+                raise NotFound(f"no user {email}")
+            if role != user.role and not (
+                user.role == "platform_admin" or (user.role == "issuer_admin" and role == "issuer_staff")
+            ):
+                raise InputError(f"a {user.role} cannot create a {role} token")
+            token = "mct_" + secrets.token_urlsafe(32)
+            now = self.runtime.clock.now()
+            repo.add(
+                models.ApiToken(
+                    token_hash=hashlib.sha256(token.encode()).hexdigest(),
+                    prefix=token[:12],
+                    user_id=user.id,
+                    organisation_id=user.organisation_id,
+                    role=role,
+                    created_at=now,
+                    expires_at=now + timedelta(days=days),
+                    revoked_at=None,
+                )
+            )
+            self.runtime.audit(repo, actor, "token.create", user.organisation_id, token[:12], role=role, days=days)
+            return NewToken(token, token[:12], role)
+
+    def authenticate_token(self, token: str) -> models.ApiToken | None:
+        with self.runtime.db.transaction() as repo:
+            row = repo.token_by_hash(hashlib.sha256(token.encode()).hexdigest())
+            if row is None or row.revoked_at is not None or row.expires_at <= self.runtime.clock.now():
+                return None
+            return row
+
+    def revoke_token(self, prefix: str, actor: str = "cli") -> None:
+        with self.runtime.db.transaction() as repo:
+            row = repo.token_by_prefix(prefix)
+            if row is None:
+                raise NotFound(f"no token {prefix}")
+            row.revoked_at = self.runtime.clock.now()
+            self.runtime.audit(repo, actor, "token.revoke", row.organisation_id, prefix)

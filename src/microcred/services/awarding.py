@@ -1,0 +1,338 @@
+"""Awarding microcredentials, revocation and suspension, and the status lists behind them.
+
+Issuing, allocating status indexes and recording the audit event happen in one
+transaction. Every credential is signed, verified once more, and stored
+exactly as signed; it is never rewritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from microcred.domain.microcredentials import MicrocredentialDefinition
+from microcred.errors import InputError, SigningError
+from microcred.services import builder
+from microcred.services.issuing import (
+    Conflict,
+    NotFound,
+    Runtime,
+    active_key,
+    current_version,
+    did_document,
+    parse_definition,
+)
+from microcred.standards import ob3
+from microcred.standards.dates import format_datetime
+from microcred.standards.di import DataIntegrity, ProofOptions
+from microcred.standards.dids import Resolver, StaticDocuments
+from microcred.standards.jsonld import JsonLdProcessor
+from microcred.standards.status import Bitstring, status_list_credential
+from microcred.standards.verify import Verifier
+from microcred.storage import models
+from microcred.storage.repositories import DuplicateError, Repository
+
+LIST_SIZE = 131_072
+PURPOSES = ("revocation", "suspension")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class AwardRequest:
+    microcredential_id: str
+    email: str
+    name: str | None = None
+    external_id: str | None = None
+    evidence_url: str | None = None
+    narrative: str | None = None
+    grade: str | None = None
+    valid_until: datetime | None = None
+    subject_did: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AwardOutcome:
+    id: str
+    url: str
+    created: bool
+    credential: dict[str, Any]
+
+
+def row_key(issuer_id: int, microcredential_id: str, email: str, external_id: str | None) -> str:
+    """Idempotency key of a bulk row: issuer + microcredential + recipient + external id."""
+    return hashlib.sha256(f"{issuer_id}\0{microcredential_id}\0{email}\0{external_id or ''}".encode()).hexdigest()
+
+
+def normalize_email(email: str) -> str:
+    value = email.strip().lower()
+    if not EMAIL.match(value) or len(value) > 320:
+        raise InputError(f"{email!r} is not an email address")
+    return value
+
+
+class AwardService:
+    def __init__(self, runtime: Runtime, jsonld: JsonLdProcessor) -> None:
+        self.runtime = runtime
+        self.jsonld = jsonld
+        self.integrity = DataIntegrity(jsonld)
+
+    # -- awarding ------------------------------------------------------------
+    def award(self, request: AwardRequest, actor: str = "cli") -> AwardOutcome:
+        email = normalize_email(request.email)
+        with self.runtime.db.transaction() as repo:
+            mc, version, issuer = current_version(repo, request.microcredential_id)
+            key = row_key(issuer.id, mc.id, email, request.external_id)
+            existing = repo.award_by_row_key(key)
+            if existing is not None:
+                return AwardOutcome(
+                    existing.id, self.credential_url(existing.id), False, json.loads(existing.credential)
+                )
+            award_id = str(uuid.uuid4())
+            now = self.runtime.clock.now()
+            definition = parse_definition(json.loads(version.definition))
+            valid_until = request.valid_until or _expiry(now, definition.valid_for_months)
+            entries = [self._allocate(repo, issuer, purpose) for purpose in PURPOSES]
+            credential = self._credential(
+                issuer, f"{mc.id}/v{version.version}", definition, request, email, award_id, entries, valid_until
+            )
+            signed = self._sign(repo, issuer, credential)
+            repo.add(
+                models.Award(
+                    id=award_id,
+                    issuer_id=issuer.id,
+                    version_id=version.id,
+                    row_key=key,
+                    recipient_email=email,
+                    recipient_name=request.name,
+                    external_id=request.external_id,
+                    suite=issuer.default_suite,
+                    credential=json.dumps(signed, ensure_ascii=False),
+                    issued_at=now,
+                    valid_until=valid_until,
+                    revoked_at=None,
+                    revocation_reason=None,
+                    suspended=False,
+                )
+            )
+            for status_list, index in entries:
+                repo.add(models.StatusEntry(list_id=status_list.id, index=index, award_id=award_id))
+            self.runtime.audit(
+                repo,
+                actor,
+                "award.create",
+                issuer.organisation_id,
+                award_id,
+                microcredential=mc.id,
+                version=version.version,
+            )
+        return AwardOutcome(award_id, self.credential_url(award_id), True, signed)
+
+    def credential_url(self, award_id: str) -> str:
+        return f"{self.runtime.base_url}/credentials/{award_id}"
+
+    def status_list_url(self, issuer_slug: str, purpose: str, sequence: int) -> str:
+        return f"{self.runtime.base_url}/status/{issuer_slug}/{purpose}/{sequence}"
+
+    def _allocate(self, repo: Repository, issuer: models.Issuer, purpose: str) -> tuple[models.StatusList, int]:
+        """A random free index; the list row is locked, and the entry's primary key is the final guard."""
+        status_list = repo.open_status_list(issuer.id, purpose)
+        if status_list is None or status_list.used >= status_list.size:
+            status_list = self._new_list(repo, issuer, purpose, status_list.sequence + 1 if status_list else 1)
+        allocated = bytearray(status_list.allocated)
+        index = _free_index(allocated, status_list.size)
+        allocated[index // 8] |= 1 << (7 - index % 8)
+        status_list.allocated = bytes(allocated)
+        status_list.used += 1
+        return status_list, index
+
+    def _new_list(self, repo: Repository, issuer: models.Issuer, purpose: str, sequence: int) -> models.StatusList:
+        empty = bytes(LIST_SIZE // 8)
+        row = models.StatusList(
+            issuer_id=issuer.id, purpose=purpose, sequence=sequence, size=LIST_SIZE, used=0,
+            bits=empty, allocated=empty, updated_at=self.runtime.clock.now(),
+        )  # fmt: skip
+        try:
+            return repo.add_unique(row)
+        except DuplicateError:  # another transaction opened it first: use theirs
+            found = repo.open_status_list(issuer.id, purpose)
+            assert found is not None
+            return found
+
+    def _credential(
+        self,
+        issuer: models.Issuer,
+        achievement_path: str,
+        definition: MicrocredentialDefinition,
+        request: AwardRequest,
+        email: str,
+        award_id: str,
+        entries: list[tuple[models.StatusList, int]],
+        valid_until: datetime | None,
+    ) -> dict[str, Any]:
+        now = self.runtime.clock.now()
+        profile = builder.issuer_profile(
+            issuer.did,
+            issuer.name,
+            issuer.country_code,
+            url=issuer.url,
+            email=issuer.email,
+            description=issuer.description,
+            image=issuer.image,
+        )
+        achievement_id = f"{self.runtime.base_url}/microcredentials/{achievement_path}"
+        credential = ob3.achievement_credential(
+            issuer=profile,
+            achievement=builder.achievement(achievement_id, definition, profile),
+            valid_from=now,
+            subject_id=request.subject_did,
+            identifiers=[ob3.hashed_email(email, secrets.token_hex(8))],
+            credential_id=self.credential_url(award_id),
+            valid_until=valid_until,
+            awarded=now,
+            result=[{"type": ["Result"], "value": request.grade}] if request.grade else None,
+            evidence=_evidence(request),
+            status=[self._status_entry(issuer, status_list, index) for status_list, index in entries],
+            extra_contexts=[builder.EU_CONTEXT],
+        )
+        if request.name:
+            credential["credentialSubject"]["name"] = request.name
+        return credential
+
+    def _status_entry(self, issuer: models.Issuer, status_list: models.StatusList, index: int) -> dict[str, Any]:
+        url = self.status_list_url(issuer.slug, status_list.purpose, status_list.sequence)
+        return {
+            "id": f"{url}#{index}",
+            "type": "BitstringStatusListEntry",
+            "statusPurpose": status_list.purpose,
+            "statusListIndex": str(index),
+            "statusListCredential": url,
+        }
+
+    def _sign(self, repo: Repository, issuer: models.Issuer, credential: dict[str, Any]) -> dict[str, Any]:
+        vm, pair = active_key(repo, self.runtime, issuer)
+        signed = self.integrity.sign(credential, pair, ProofOptions(vm, issuer.default_suite, self.runtime.clock.now()))
+        resolver = Resolver([StaticDocuments({issuer.did: did_document(repo, issuer)})])
+        report = Verifier(self.jsonld.loader, resolver, self.runtime.clock, self.jsonld).verify(signed)
+        for code in ("contexts", "expansion", "proof", "key_binding"):
+            if report.status_of(code) not in ("passed", "warning"):
+                reasons = "; ".join(f"{c.code}: {c.message}" for c in report.checks if c.status == "failed")
+                raise SigningError(f"the signed credential does not verify, nothing was stored: {reasons}")
+        return signed
+
+    # -- revocation and suspension -----------------------------------------
+    def revoke(self, award_id: str, reason: str | None, actor: str = "cli") -> None:
+        """Final: a revoked credential stays revoked."""
+        with self.runtime.db.transaction() as repo:
+            award = self._award(repo, award_id)
+            if award.revoked_at is not None:
+                raise Conflict(f"award {award_id} is already revoked")
+            self._set_bit(repo, award, "revocation", True)
+            award.revoked_at = self.runtime.clock.now()
+            award.revocation_reason = reason
+            self.runtime.audit(repo, actor, "award.revoke", self._org(repo, award), award_id, reason=reason)
+
+    def suspend(self, award_id: str, reason: str | None, actor: str = "cli") -> None:
+        self._suspension(award_id, True, reason, actor)
+
+    def unsuspend(self, award_id: str, reason: str | None, actor: str = "cli") -> None:
+        self._suspension(award_id, False, reason, actor)
+
+    def _suspension(self, award_id: str, suspended: bool, reason: str | None, actor: str) -> None:
+        with self.runtime.db.transaction() as repo:
+            award = self._award(repo, award_id)
+            if award.revoked_at is not None:
+                raise Conflict(f"award {award_id} is revoked; suspension no longer applies")
+            if award.suspended == suspended:
+                raise Conflict(f"award {award_id} is {'already' if suspended else 'not'} suspended")
+            self._set_bit(repo, award, "suspension", suspended)
+            award.suspended = suspended
+            action = "award.suspend" if suspended else "award.unsuspend"
+            self.runtime.audit(repo, actor, action, self._org(repo, award), award_id, reason=reason)
+
+    @staticmethod
+    def _award(repo: Repository, award_id: str) -> models.Award:
+        award = repo.award(award_id, lock=True)
+        if award is None:
+            raise NotFound(f"no award {award_id!r}")
+        return award
+
+    @staticmethod
+    def _org(repo: Repository, award: models.Award) -> int | None:
+        issuer = repo.issuer(award.issuer_id)
+        return issuer.organisation_id if issuer else None
+
+    def _set_bit(self, repo: Repository, award: models.Award, purpose: str, value: bool) -> None:
+        for entry in repo.status_entries(award.id):
+            status_list = repo.status_list_by_id(entry.list_id, lock=True)
+            if status_list is None or status_list.purpose != purpose:
+                continue
+            bits = Bitstring(status_list.size, status_list.bits)
+            bits.set(entry.index, value)
+            status_list.bits = bytes(bits.bits)
+            status_list.updated_at = self.runtime.clock.now()
+            return
+        raise Conflict(f"award {award.id} has no {purpose} status entry")
+
+    # -- status list credentials --------------------------------------------
+    def status_list_credential(self, issuer_slug: str, purpose: str, sequence: int) -> dict[str, Any]:
+        """The signed BitstringStatusListCredential as of now (valid for a day; re-signed on change)."""
+        with self.runtime.db.transaction() as repo:
+            issuer = repo.issuer_by_slug(issuer_slug)
+            status_list = repo.status_list(issuer.id, purpose, sequence) if issuer else None
+            if issuer is None or status_list is None:
+                raise NotFound(f"no {purpose} status list {sequence} for issuer {issuer_slug!r}")
+            url = self.status_list_url(issuer_slug, purpose, sequence)
+            credential = status_list_credential(
+                url, issuer.did, purpose, Bitstring(status_list.size, status_list.bits),
+                format_datetime(status_list.updated_at), format_datetime(self.runtime.clock.now() + timedelta(days=1)),
+            )  # fmt: skip
+            vm, pair = active_key(repo, self.runtime, issuer)
+            return self.integrity.sign(credential, pair, ProofOptions(vm, "eddsa-rdfc-2022", self.runtime.clock.now()))
+
+    def list_awards(
+        self, *, microcredential_id: str | None = None, email: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[models.Award]:
+        with self.runtime.db.transaction() as repo:
+            return repo.awards(
+                microcredential_id=microcredential_id,
+                email=normalize_email(email) if email else None,
+                limit=limit,
+                offset=offset,
+            )
+
+
+def _free_index(allocated: bytearray, size: int) -> int:
+    """A uniformly random unallocated index (random probes, then a scan when nearly full)."""
+    for _ in range(64):
+        index = secrets.randbelow(size)
+        if not allocated[index // 8] & (1 << (7 - index % 8)):
+            return index
+    free = [i for i in range(size) if not allocated[i // 8] & (1 << (7 - i % 8))]
+    if not free:
+        raise Conflict("the status list is full")
+    return free[secrets.randbelow(len(free))]
+
+
+def _expiry(now: datetime, months: int | None) -> datetime | None:
+    if months is None:
+        return None
+    return now + timedelta(days=round(months * 30.436875))
+
+
+def _evidence(request: AwardRequest) -> list[dict[str, Any]] | None:
+    if not request.evidence_url and not request.narrative:
+        return None
+    evidence: dict[str, Any] = {"type": ["Evidence"]}
+    if request.evidence_url:
+        if not request.evidence_url.startswith(("https://", "http://")):
+            raise InputError(f"evidence_url {request.evidence_url!r} must be an http(s) URL")
+        evidence["id"] = request.evidence_url
+    if request.narrative:
+        evidence["narrative"] = request.narrative
+    return [evidence]

@@ -1,0 +1,233 @@
+"""Issuers, their keys and DID documents, and the microcredential catalogue."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import ValidationError
+
+from microcred.clock import Clock
+from microcred.domain.microcredentials import MicrocredentialDefinition, missing_eu_elements
+from microcred.errors import InputError, UsageError
+from microcred.services.keys import KeyVault
+from microcred.standards.dids import did_web_document
+from microcred.standards.dids.methods import did_web_for
+from microcred.standards.keys import Ed25519KeyPair
+from microcred.storage import models
+from microcred.storage.repositories import Database, Repository
+
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+COUNTRY = re.compile(r"^[A-Z]{2}$")
+
+
+class NotFound(InputError):
+    code = "not_found"
+
+
+class Conflict(InputError):
+    code = "conflict"
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """What every platform service needs: sessions, time, keys and the public address."""
+
+    db: Database
+    clock: Clock
+    vault: KeyVault
+    base_url: str
+
+    def audit(
+        self, repo: Repository, actor: str, action: str, organisation_id: int | None, subject: str | None, **detail: Any
+    ) -> None:
+        repo.audit(self.clock.now(), actor, action, organisation_id, subject, detail)
+
+    def did_for(self, slug: str) -> str:
+        parts = urlsplit(self.base_url)
+        host = parts.netloc
+        path = [p for p in parts.path.split("/") if p]
+        return did_web_for(host, *path, "issuers", slug)
+
+
+def get_issuer(repo: Repository, slug: str) -> models.Issuer:
+    issuer = repo.issuer_by_slug(slug)
+    if issuer is None:
+        raise NotFound(f"no issuer with slug {slug!r}")
+    return issuer
+
+
+def active_key(repo: Repository, runtime: Runtime, issuer: models.Issuer) -> tuple[str, Ed25519KeyPair]:
+    row = repo.active_key(issuer.id)
+    if row is None:
+        raise UsageError(f"issuer {issuer.slug!r} has no active key")
+    return f"{issuer.did}#{row.key_id}", runtime.vault.open(row.encrypted_secret, f"{issuer.did}#{row.key_id}")
+
+
+class IssuerService:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def create(
+        self,
+        *,
+        name: str,
+        slug: str,
+        country: str,
+        url: str | None = None,
+        email: str | None = None,
+        description: str | None = None,
+        image: str | None = None,
+        organisation: str | None = None,
+        actor: str = "cli",
+    ) -> models.Issuer:
+        _check_issuer_fields(name, slug, country, url)
+        now = self.runtime.clock.now()
+        with self.runtime.db.transaction() as repo:
+            if repo.issuer_by_slug(slug) is not None:
+                raise Conflict(f"an issuer with slug {slug!r} already exists")
+            org = repo.organisation_by_slug(organisation or slug) or repo.add(
+                models.Organisation(slug=organisation or slug, name=name.strip(), created_at=now)
+            )
+            issuer = models.Issuer(
+                organisation_id=org.id, slug=slug, did=self.runtime.did_for(slug), name=name.strip(), url=url,
+                email=email, description=description, image=image, country_code=country.upper(),
+                default_suite="eddsa-rdfc-2022", created_at=now,
+            )  # fmt: skip
+            repo.add(issuer)
+            key_id = self._add_key(repo, issuer)
+            self.runtime.audit(repo, actor, "issuer.create", org.id, slug, did=issuer.did)
+            self.runtime.audit(repo, actor, "key.create", org.id, slug, key_id=key_id)
+        return issuer
+
+    def _add_key(self, repo: Repository, issuer: models.Issuer) -> str:
+        key_id = f"key-{len(repo.keys(issuer.id)) + 1}"
+        pair = Ed25519KeyPair.generate()
+        sealed = self.runtime.vault.seal(pair, f"{issuer.did}#{key_id}")
+        repo.add(
+            models.IssuerKey(
+                issuer_id=issuer.id,
+                key_id=key_id,
+                public_key=pair.public_bytes,
+                encrypted_secret=sealed,
+                active=True,
+                created_at=self.runtime.clock.now(),
+            )
+        )
+        return key_id
+
+    def rotate_key(self, slug: str, actor: str = "cli") -> str:
+        """A new key signs from now on; old keys stay in the DID document."""
+        with self.runtime.db.transaction() as repo:
+            issuer = get_issuer(repo, slug)
+            repo.retire_keys(issuer.id, self.runtime.clock.now())
+            key_id = self._add_key(repo, issuer)
+            self.runtime.audit(repo, actor, "key.rotate", issuer.organisation_id, slug, key_id=key_id)
+        return key_id
+
+    def list(self) -> list[models.Issuer]:
+        with self.runtime.db.transaction() as repo:
+            return repo.issuers()
+
+
+def did_document(repo: Repository, issuer: models.Issuer) -> dict[str, Any]:
+    """Every key the issuer ever had stays listed, so old credentials still verify."""
+    return did_web_document(issuer.did, [(row.key_id, row.public_key) for row in repo.keys(issuer.id)])
+
+
+def _check_issuer_fields(name: str, slug: str, country: str, url: str | None) -> None:
+    if not name or not name.strip():
+        raise InputError("an issuer needs a name")
+    if not SLUG.match(slug):
+        raise InputError(f"slug {slug!r} must be 1-64 lowercase letters, digits and inner hyphens")
+    if not COUNTRY.match(country.upper()):
+        raise InputError(f"country {country!r} must be an ISO 3166-1 alpha-2 code such as NL")
+    if url is not None and not url.startswith(("https://", "http://")):
+        raise InputError(f"url {url!r} must be an http(s) URL")
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogEntry:
+    id: str
+    issuer_slug: str
+    version: int
+    definition: MicrocredentialDefinition
+
+
+def parse_definition(data: Any) -> MicrocredentialDefinition:
+    try:
+        return MicrocredentialDefinition.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()[:10])
+        raise InputError(f"invalid microcredential: {problems}") from exc
+
+
+class CatalogService:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def create(self, issuer_slug: str, definition: MicrocredentialDefinition, actor: str = "cli") -> CatalogEntry:
+        now = self.runtime.clock.now()
+        with self.runtime.db.transaction() as repo:
+            issuer = get_issuer(repo, issuer_slug)
+            mc_id = str(uuid.uuid4())
+            repo.add(models.Microcredential(id=mc_id, issuer_id=issuer.id, current_version=1, created_at=now))
+            repo.add(
+                models.MicrocredentialVersion(
+                    microcredential_id=mc_id, version=1, definition=definition.model_dump_json(), created_at=now
+                )
+            )
+            self.runtime.audit(
+                repo, actor, "microcredential.create", issuer.organisation_id, mc_id, name=definition.name
+            )
+        return CatalogEntry(mc_id, issuer_slug, 1, definition)
+
+    def update(self, mc_id: str, definition: MicrocredentialDefinition, actor: str = "cli") -> CatalogEntry:
+        """A new version when the current one has awards (they keep theirs); else an edit in place."""
+        with self.runtime.db.transaction() as repo:
+            mc, version, issuer = current_version(repo, mc_id, lock=True)
+            if not repo.version_has_awards(version.id):
+                version.definition = definition.model_dump_json()
+            else:
+                mc.current_version += 1
+                repo.add(
+                    models.MicrocredentialVersion(
+                        microcredential_id=mc_id,
+                        version=mc.current_version,
+                        definition=definition.model_dump_json(),
+                        created_at=self.runtime.clock.now(),
+                    )
+                )
+            self.runtime.audit(
+                repo, actor, "microcredential.update", issuer.organisation_id, mc_id, version=mc.current_version
+            )
+            return CatalogEntry(mc_id, issuer.slug, mc.current_version, definition)
+
+    def get(self, mc_id: str) -> CatalogEntry:
+        with self.runtime.db.transaction() as repo:
+            mc, version, issuer = current_version(repo, mc_id)
+            return CatalogEntry(
+                mc_id, issuer.slug, mc.current_version, parse_definition(json.loads(version.definition))
+            )
+
+    def lint(self, mc_id: str) -> list[str]:
+        with self.runtime.db.transaction() as repo:
+            _mc, version, issuer = current_version(repo, mc_id)
+            definition = parse_definition(json.loads(version.definition))
+            return missing_eu_elements(definition, issuer.country_code, issuer.name)
+
+
+def current_version(
+    repo: Repository, mc_id: str, *, lock: bool = False
+) -> tuple[models.Microcredential, models.MicrocredentialVersion, models.Issuer]:
+    mc = repo.microcredential(mc_id, lock=lock)
+    if mc is None:
+        raise NotFound(f"no microcredential {mc_id!r}")
+    version = repo.version(mc_id, mc.current_version)
+    issuer = repo.issuer(mc.issuer_id)
+    assert version is not None and issuer is not None
+    return mc, version, issuer

@@ -1,0 +1,45 @@
+"""This installation's own documents as a resolver source: issuer DID documents and status lists.
+
+`microcred verify` run against the same data directory resolves our issuers and
+status lists here, without any network.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from microcred.errors import InputError
+from microcred.services.awarding import AwardService
+from microcred.services.issuing import Runtime, did_document
+
+_STATUS = re.compile(r"^/status/(?P<slug>[a-z0-9-]+)/(?P<purpose>revocation|suspension)/(?P<seq>[0-9]{1,6})$")
+_DID_DOC = re.compile(r"^/issuers/(?P<slug>[a-z0-9-]+)/did\.json$")
+
+
+class LocalDocuments:
+    def __init__(self, runtime: Runtime, awards: AwardService) -> None:
+        self.runtime = runtime
+        self.awards = awards
+
+    def find(self, url: str) -> Any | None:
+        if url.startswith("did:web:"):
+            return self._did(lambda repo: repo.issuer_by_did(url))
+        if not url.startswith(self.runtime.base_url + "/"):
+            return None
+        path = url[len(self.runtime.base_url) :]
+        status = _STATUS.match(path)
+        if status:
+            try:
+                return self.awards.status_list_credential(status["slug"], status["purpose"], int(status["seq"]))
+            except InputError:
+                return None
+        did_doc = _DID_DOC.match(path)
+        if did_doc:
+            return self._did(lambda repo: repo.issuer_by_slug(did_doc["slug"]))
+        return None
+
+    def _did(self, lookup: Any) -> Any | None:
+        with self.runtime.db.transaction() as repo:
+            issuer = lookup(repo)
+            return did_document(repo, issuer) if issuer is not None else None

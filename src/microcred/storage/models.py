@@ -1,0 +1,188 @@
+"""SQLAlchemy 2.0 models. Migrations in `migrations/` must match these (a test checks)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC on both databases (SQLite stores naive text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime}
+
+
+class Organisation(Base):
+    __tablename__ = "organisations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(32))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    role: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class Issuer(Base):
+    __tablename__ = "issuers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    did: Mapped[str] = mapped_column(String(500), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    url: Mapped[str | None] = mapped_column(String(2000))
+    email: Mapped[str | None] = mapped_column(String(320))
+    description: Mapped[str | None] = mapped_column(Text)
+    image: Mapped[str | None] = mapped_column(String(2000))
+    country_code: Mapped[str] = mapped_column(String(2))
+    parent_issuer_id: Mapped[int | None] = mapped_column(ForeignKey("issuers.id"))
+    default_suite: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class IssuerKey(Base):
+    __tablename__ = "issuer_keys"
+    __table_args__ = (UniqueConstraint("issuer_id", "key_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issuer_id: Mapped[int] = mapped_column(ForeignKey("issuers.id"))
+    key_id: Mapped[str] = mapped_column(String(64))
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    encrypted_secret: Mapped[bytes] = mapped_column(LargeBinary(128))
+    active: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    retired_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class Microcredential(Base):
+    __tablename__ = "microcredentials"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    issuer_id: Mapped[int] = mapped_column(ForeignKey("issuers.id"), index=True)
+    current_version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class MicrocredentialVersion(Base):
+    __tablename__ = "microcredential_versions"
+    __table_args__ = (UniqueConstraint("microcredential_id", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    microcredential_id: Mapped[str] = mapped_column(ForeignKey("microcredentials.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    definition: Mapped[str] = mapped_column(Text)  # JSON: the microcredential's fields
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Award(Base):
+    __tablename__ = "awards"
+    __table_args__ = (Index("ix_awards_issuer_issued", "issuer_id", "issued_at"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the credential's urn:uuid
+    issuer_id: Mapped[int] = mapped_column(ForeignKey("issuers.id"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("microcredential_versions.id"), index=True)
+    row_key: Mapped[str] = mapped_column(String(64), unique=True)
+    recipient_email: Mapped[str] = mapped_column(String(320), index=True)
+    recipient_name: Mapped[str | None] = mapped_column(String(300))
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    suite: Mapped[str] = mapped_column(String(32))
+    credential: Mapped[str] = mapped_column(Text)  # exactly as signed; never rewritten
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    valid_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    revocation_reason: Mapped[str | None] = mapped_column(Text)
+    suspended: Mapped[bool] = mapped_column(Boolean)
+
+
+class StatusList(Base):
+    __tablename__ = "status_lists"
+    __table_args__ = (UniqueConstraint("issuer_id", "purpose", "sequence"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issuer_id: Mapped[int] = mapped_column(ForeignKey("issuers.id"))
+    purpose: Mapped[str] = mapped_column(String(16))
+    sequence: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(Integer)
+    used: Mapped[int] = mapped_column(Integer)
+    bits: Mapped[bytes] = mapped_column(LargeBinary)  # the published status bits
+    allocated: Mapped[bytes] = mapped_column(LargeBinary)  # which indexes are taken (never published)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class StatusEntry(Base):
+    """One allocated index; the primary key makes a shared index impossible."""
+
+    __tablename__ = "status_entries"
+    list_id: Mapped[int] = mapped_column(ForeignKey("status_lists.id"), primary_key=True)
+    index: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    award_id: Mapped[str] = mapped_column(ForeignKey("awards.id"), index=True)
+
+
+class AuditEvent(Base):
+    """Append-only: the application never updates or deletes these rows."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    actor: Mapped[str] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(64))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    subject: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,210 @@
+"""Repositories: every query the services need, inside one unit of work."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from microcred.storage import models
+
+T = TypeVar("T")
+
+
+class DuplicateError(Exception):
+    """A uniqueness constraint refused the write (the caller decides what that means)."""
+
+
+class Repository:
+    """The unit of work's view of the database. Flushes, never commits."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, row: T) -> T:
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def add_unique(self, row: T) -> T:
+        """Add, turning a uniqueness violation into DuplicateError without losing the transaction."""
+        try:
+            with self.session.begin_nested():
+                self.session.add(row)
+                self.session.flush()
+        except IntegrityError as exc:
+            raise DuplicateError(str(exc.orig)) from exc
+        return row
+
+    def audit(
+        self,
+        at: datetime,
+        actor: str,
+        action: str,
+        organisation_id: int | None,
+        subject: str | None,
+        detail: dict[str, Any],
+    ) -> None:
+        self.session.add(
+            models.AuditEvent(
+                at=at,
+                actor=actor,
+                action=action,
+                organisation_id=organisation_id,
+                subject=subject,
+                detail=json.dumps(detail, sort_keys=True, default=str),
+            )
+        )
+
+    # users and tokens ----------------------------------------------------
+    def user_by_email(self, email: str) -> models.User | None:
+        return self.session.scalar(select(models.User).where(models.User.email == email))
+
+    def token_by_hash(self, token_hash: str) -> models.ApiToken | None:
+        return self.session.scalar(select(models.ApiToken).where(models.ApiToken.token_hash == token_hash))
+
+    def token_by_prefix(self, prefix: str) -> models.ApiToken | None:
+        return self.session.scalar(select(models.ApiToken).where(models.ApiToken.prefix == prefix))
+
+    # organisations, issuers, keys ---------------------------------------
+    def organisation_by_slug(self, slug: str) -> models.Organisation | None:
+        return self.session.scalar(select(models.Organisation).where(models.Organisation.slug == slug))
+
+    def issuer_by_slug(self, slug: str) -> models.Issuer | None:
+        return self.session.scalar(select(models.Issuer).where(models.Issuer.slug == slug))
+
+    def issuer_by_did(self, did: str) -> models.Issuer | None:
+        return self.session.scalar(select(models.Issuer).where(models.Issuer.did == did))
+
+    def issuer(self, issuer_id: int) -> models.Issuer | None:
+        return self.session.get(models.Issuer, issuer_id)
+
+    def issuers(self) -> list[models.Issuer]:
+        return list(self.session.scalars(select(models.Issuer).order_by(models.Issuer.slug)))
+
+    def keys(self, issuer_id: int) -> list[models.IssuerKey]:
+        return list(
+            self.session.scalars(
+                select(models.IssuerKey).where(models.IssuerKey.issuer_id == issuer_id).order_by(models.IssuerKey.id)
+            )
+        )
+
+    def active_key(self, issuer_id: int) -> models.IssuerKey | None:
+        return self.session.scalar(
+            select(models.IssuerKey).where(models.IssuerKey.issuer_id == issuer_id, models.IssuerKey.active.is_(True))
+        )
+
+    def retire_keys(self, issuer_id: int, at: datetime) -> None:
+        self.session.execute(
+            update(models.IssuerKey)
+            .where(models.IssuerKey.issuer_id == issuer_id, models.IssuerKey.active.is_(True))
+            .values(active=False, retired_at=at)
+        )
+
+    # microcredentials ----------------------------------------------------
+    def microcredential(self, mc_id: str, *, lock: bool = False) -> models.Microcredential | None:
+        query = select(models.Microcredential).where(models.Microcredential.id == mc_id)
+        return self.session.scalar(query.with_for_update() if lock else query)
+
+    def version(self, mc_id: str, version: int) -> models.MicrocredentialVersion | None:
+        return self.session.scalar(
+            select(models.MicrocredentialVersion).where(
+                models.MicrocredentialVersion.microcredential_id == mc_id,
+                models.MicrocredentialVersion.version == version,
+            )
+        )
+
+    def version_by_id(self, version_id: int) -> models.MicrocredentialVersion | None:
+        return self.session.get(models.MicrocredentialVersion, version_id)
+
+    def version_has_awards(self, version_id: int) -> bool:
+        return (
+            self.session.scalar(select(models.Award.id).where(models.Award.version_id == version_id).limit(1))
+            is not None
+        )
+
+    def microcredentials(self, issuer_id: int | None = None) -> list[models.Microcredential]:
+        query = select(models.Microcredential).order_by(models.Microcredential.created_at)
+        if issuer_id is not None:
+            query = query.where(models.Microcredential.issuer_id == issuer_id)
+        return list(self.session.scalars(query))
+
+    # awards ------------------------------------------------------------------
+    def award(self, award_id: str, *, lock: bool = False) -> models.Award | None:
+        query = select(models.Award).where(models.Award.id == award_id)
+        return self.session.scalar(query.with_for_update() if lock else query)
+
+    def award_by_row_key(self, row_key: str) -> models.Award | None:
+        return self.session.scalar(select(models.Award).where(models.Award.row_key == row_key))
+
+    def awards(
+        self, *, microcredential_id: str | None = None, email: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[models.Award]:
+        query = select(models.Award).order_by(models.Award.issued_at, models.Award.id)
+        if microcredential_id is not None:
+            versions = select(models.MicrocredentialVersion.id).where(
+                models.MicrocredentialVersion.microcredential_id == microcredential_id
+            )
+            query = query.where(models.Award.version_id.in_(versions))
+        if email is not None:
+            query = query.where(models.Award.recipient_email == email)
+        return list(self.session.scalars(query.limit(limit).offset(offset)))
+
+    # status lists --------------------------------------------------------------
+    def open_status_list(self, issuer_id: int, purpose: str) -> models.StatusList | None:
+        """The newest list for (issuer, purpose), locked for allocation."""
+        return self.session.scalar(
+            select(models.StatusList)
+            .where(models.StatusList.issuer_id == issuer_id, models.StatusList.purpose == purpose)
+            .order_by(models.StatusList.sequence.desc())
+            .limit(1)
+            .with_for_update()
+        )
+
+    def status_list(
+        self, issuer_id: int, purpose: str, sequence: int, *, lock: bool = False
+    ) -> models.StatusList | None:
+        query = select(models.StatusList).where(
+            models.StatusList.issuer_id == issuer_id,
+            models.StatusList.purpose == purpose,
+            models.StatusList.sequence == sequence,
+        )
+        return self.session.scalar(query.with_for_update() if lock else query)
+
+    def status_list_by_id(self, list_id: int, *, lock: bool = False) -> models.StatusList | None:
+        query = select(models.StatusList).where(models.StatusList.id == list_id)
+        return self.session.scalar(query.with_for_update() if lock else query)
+
+    def status_entries(self, award_id: str) -> list[models.StatusEntry]:
+        return list(self.session.scalars(select(models.StatusEntry).where(models.StatusEntry.award_id == award_id)))
+
+    def audit_events(self, organisation_id: int | None = None, limit: int = 100) -> list[models.AuditEvent]:
+        query = select(models.AuditEvent).order_by(models.AuditEvent.id.desc()).limit(limit)
+        if organisation_id is not None:
+            query = query.where(models.AuditEvent.organisation_id == organisation_id)
+        return list(self.session.scalars(query))
+
+    def count(self, model: Any) -> int:
+        return int(self.session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+class Database:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Repository]:
+        """One unit of work: commit on success, roll back on any error."""
+        session = self._sessions()
+        try:
+            with session.begin():
+                yield Repository(session)
+        finally:
+            session.close()
