@@ -20,7 +20,7 @@ check: $(STAMP)
 
 test: $(STAMP)
 	scripts/check
-	$(BIN)/python -m pytest -q
+	scripts/test
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py --write docs/performance.md

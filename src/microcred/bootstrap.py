@@ -62,6 +62,10 @@ class Platform:
     local: LocalDocuments
     jsonld: JsonLdProcessor
 
+    def close(self) -> None:
+        """Release database connections (the CLI exits anyway; servers and tests call this)."""
+        self.runtime.db.engine.dispose()
+
 
 def build_platform(settings: Settings | None = None, clock: Clock | None = None, *, create: bool = False) -> Platform:
     """The issuing platform over the configured database; `create` is what `microcred init` allows."""
@@ -76,7 +80,11 @@ def build_platform(settings: Settings | None = None, clock: Clock | None = None,
             )
     kek = load_or_create_kek(settings.secret_key, settings.key_file, create=create)
     engine = make_engine(url)
-    ensure_schema(engine)
+    try:
+        ensure_schema(engine)
+    except BaseException:
+        engine.dispose()
+        raise
     runtime = Runtime(Database(engine), clock or SystemClock(), KeyVault(kek), settings.public_base_url.rstrip("/"))
     jsonld = JsonLdProcessor(DocumentLoader())
     awards = AwardService(runtime, jsonld)
