@@ -15,6 +15,8 @@ from microcred.standards.keys import Ed25519KeyPair
 from microcred.standards.loader import DocumentLoader
 from microcred.standards.verify import Verifier
 
+pytest_plugins = ["tests.platform_fixtures"]
+
 FIXTURES = Path(__file__).parent / "fixtures"
 VECTORS = FIXTURES / "vectors"
 W3C = VECTORS / "vc-di-eddsa" / "TestVectors"

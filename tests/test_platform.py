@@ -14,17 +14,7 @@ from microcred.services.awarding import AwardRequest
 from microcred.services.issuing import Conflict, NotFound, parse_definition
 from microcred.services.keys import KeyVault
 from microcred.storage import models
-from tests.platform_fixtures import (  # noqa: F401
-    COMPLETE,
-    clock,
-    database_url,
-    issuer,
-    local_verifier,
-    make_platform,
-    microcredential,
-    platform,
-    settings,
-)
+from tests.platform_fixtures import COMPLETE
 
 
 def test_issuer_gets_a_did_web_identity_and_an_encrypted_key(platform: bootstrap.Platform, issuer: Any) -> None:

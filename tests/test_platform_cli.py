@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.platform_fixtures import COMPLETE, database_url  # noqa: F401
+from tests.platform_fixtures import COMPLETE
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
