@@ -11,6 +11,7 @@ from microcred.errors import MicrocredError, UsageError
 from microcred.net.fetcher import GuardedFetcher
 from microcred.services.accounts import AccountService
 from microcred.services.awarding import AwardService
+from microcred.services.bulk import BulkService
 from microcred.services.credentials import CredentialService
 from microcred.services.issuing import CatalogService, IssuerService, Runtime
 from microcred.services.keys import KeyVault, load_or_create_kek
@@ -58,6 +59,7 @@ class Platform:
     issuers: IssuerService
     catalog: CatalogService
     awards: AwardService
+    bulk: BulkService
     accounts: AccountService
     local: LocalDocuments
     jsonld: JsonLdProcessor
@@ -89,6 +91,6 @@ def build_platform(settings: Settings | None = None, clock: Clock | None = None,
     jsonld = JsonLdProcessor(DocumentLoader())
     awards = AwardService(runtime, jsonld)
     return Platform(
-        settings, runtime, IssuerService(runtime), CatalogService(runtime), awards, AccountService(runtime),
+        settings, runtime, IssuerService(runtime), CatalogService(runtime), awards, BulkService(runtime, awards), AccountService(runtime),
         LocalDocuments(runtime, awards), jsonld,
     )  # fmt: skip

@@ -196,6 +196,58 @@ def award(
     )
 
 
+def award_bulk(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV (header row) or JSONL: email, name, external_id, evidence_url, narrative, grade, valid_until, microcredential."
+        ),
+    ],
+    microcredential: Annotated[
+        str | None, typer.Option("--microcredential", help="For rows without a microcredential column.")
+    ] = None,
+    errors: Annotated[
+        Path | None, typer.Option("--errors", help="Write bad rows here (CSV: line, reason, row).")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", min=1, max=64, help="Signing processes (default: CPU cores).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Award from a file: idempotent (a rerun issues nothing twice) and resumable."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    built = platform()
+    columns = (
+        TextColumn("[bold]awarding"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("issued {task.fields[issued]} · skipped {task.fields[skipped]} · failed {task.fields[failed]}"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True), disable=as_json or not sys.stderr.isatty()) as bar:
+        task = bar.add_task("award", total=None, issued=0, skipped=0, failed=0)
+
+        def show(p: Any) -> None:
+            bar.update(task, total=p.total, completed=p.processed, issued=p.issued, skipped=p.skipped, failed=p.failed)
+
+        result = built.bulk.run(
+            file, microcredential=microcredential, errors_path=errors, workers=workers, on_progress=show
+        )
+    payload = {
+        "job": result.job_id,
+        "rows": result.processed,
+        "issued": result.issued,
+        "skipped": result.skipped,
+        "failed": result.failed,
+    }
+    human = f"{result.issued} issued, {result.skipped} already issued (skipped), {result.failed} failed" + (
+        f"; bad rows in {errors}" if errors and result.failed else ""
+    )
+    emit(as_json, payload, human)
+    raise typer.Exit(1 if result.failed else 0)
+
+
 def _instant(value: str | None, option: str) -> Any:
     if value is None:
         return None
@@ -270,6 +322,7 @@ def register(app: typer.Typer) -> None:
     app.command("init")(init)
     app.command("lint")(lint)
     app.command("award")(award)
+    app.command("award-bulk")(award_bulk)
     for action in ("revoke", "suspend", "unsuspend"):
         app.command(action)(_status_command(action))
     app.add_typer(issuer_app, name="issuer")

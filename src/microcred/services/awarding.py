@@ -12,10 +12,12 @@ import json
 import re
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from microcred.clock import Clock
 from microcred.domain.microcredentials import MicrocredentialDefinition
 from microcred.errors import InputError, SigningError
 from microcred.services import builder
@@ -33,6 +35,7 @@ from microcred.standards.dates import format_datetime
 from microcred.standards.di import DataIntegrity, ProofOptions
 from microcred.standards.dids import Resolver, StaticDocuments
 from microcred.standards.jsonld import JsonLdProcessor
+from microcred.standards.keys import Ed25519KeyPair
 from microcred.standards.status import Bitstring, status_list_credential
 from microcred.standards.verify import Verifier
 from microcred.storage import models
@@ -54,6 +57,19 @@ class AwardRequest:
     grade: str | None = None
     valid_until: datetime | None = None
     subject_did: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PendingAward:
+    request: AwardRequest
+    email: str
+    key: str
+    award_id: str
+    issuer: models.Issuer
+    version: models.MicrocredentialVersion
+    valid_until: datetime | None
+    entries: list[tuple[models.StatusList, int]]
+    credential: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,54 +100,147 @@ class AwardService:
 
     # -- awarding ------------------------------------------------------------
     def award(self, request: AwardRequest, actor: str = "cli") -> AwardOutcome:
-        email = normalize_email(request.email)
         with self.runtime.db.transaction() as repo:
-            mc, version, issuer = current_version(repo, request.microcredential_id)
-            key = row_key(issuer.id, mc.id, email, request.external_id)
-            existing = repo.award_by_row_key(key)
-            if existing is not None:
-                return AwardOutcome(
-                    existing.id, self.credential_url(existing.id), False, json.loads(existing.credential)
+            prepared = self.prepare(repo, request)
+            if isinstance(prepared, AwardOutcome):
+                return prepared
+            vm, pair = active_key(repo, self.runtime, prepared.issuer)
+            signed = sign_and_check(
+                self.integrity,
+                self.jsonld,
+                self.runtime.clock,
+                pair,
+                vm,
+                did_document(repo, prepared.issuer),
+                prepared.issuer.default_suite,
+                prepared.credential,
+            )
+            self.store(repo, prepared, signed, actor)
+        return AwardOutcome(prepared.award_id, self.credential_url(prepared.award_id), True, signed)
+
+    def prepare(
+        self, repo: Repository, request: AwardRequest, seen: set[str] | None = None
+    ) -> PendingAward | AwardOutcome:
+        """Everything but the signature: the row key, status indexes and the unsigned credential."""
+        (result,) = self.prepare_many(repo, [request])
+        if isinstance(result, InputError):
+            raise result
+        return result
+
+    def prepare_many(
+        self, repo: Repository, requests: list[AwardRequest]
+    ) -> list[PendingAward | AwardOutcome | InputError]:
+        """Prepare a batch: one query for existing rows, one lock and blob update per status list."""
+        with repo.no_autoflush():
+            catalog: dict[str, Any] = {}
+            keyed = [self._keyed(repo, request, catalog) for request in requests]
+            keys = [k[0] for k in keyed if not isinstance(k, InputError)]
+            existing = repo.awards_by_row_keys(keys)
+            fresh: list[tuple[int, str, str, Any]] = []
+            results: list[PendingAward | AwardOutcome | InputError] = []
+            seen: set[str] = set()
+            for position, item in enumerate(keyed):
+                if isinstance(item, InputError):
+                    results.append(item)
+                    continue
+                key, email, entry = item
+                if key in existing or key in seen:
+                    award = existing.get(key)
+                    results.append(
+                        AwardOutcome(
+                            award.id if award else "",
+                            self.credential_url(award.id) if award else "",
+                            False,
+                            json.loads(award.credential) if award else {},
+                        )
+                    )
+                    continue
+                seen.add(key)
+                fresh.append((position, key, email, entry))
+                results.append(InputError("pending"))
+            allocations = self._allocate_many(repo, [entry[2] for _, _, _, entry in fresh])
+            for (position, key, email, entry), entries in zip(fresh, allocations, strict=True):
+                results[position] = self._pending(requests[position], key, email, entry, entries)
+            return results
+
+    def _keyed(
+        self, repo: Repository, request: AwardRequest, catalog: dict[str, Any]
+    ) -> tuple[str, str, Any] | InputError:
+        try:
+            email = normalize_email(request.email)
+            entry = catalog.get(request.microcredential_id)
+            if entry is None:
+                mc, version, issuer = current_version(repo, request.microcredential_id)
+                definition = parse_definition(json.loads(version.definition))
+                entry = catalog[request.microcredential_id] = (
+                    mc,
+                    version,
+                    issuer,
+                    definition,
+                    self._wire(issuer, f"{mc.id}/v{version.version}", definition),
                 )
-            award_id = str(uuid.uuid4())
-            now = self.runtime.clock.now()
-            definition = parse_definition(json.loads(version.definition))
-            valid_until = request.valid_until or _expiry(now, definition.valid_for_months)
-            entries = [self._allocate(repo, issuer, purpose) for purpose in PURPOSES]
-            credential = self._credential(
-                issuer, f"{mc.id}/v{version.version}", definition, request, email, award_id, entries, valid_until
+        except InputError as exc:
+            return exc
+        return row_key(entry[2].id, entry[0].id, email, request.external_id), email, entry
+
+    def _pending(
+        self, request: AwardRequest, key: str, email: str, entry: Any, entries: list[tuple[models.StatusList, int]]
+    ) -> PendingAward:
+        _mc, version, issuer, definition, (profile, achievement) = entry
+        award_id = str(uuid.uuid4())
+        valid_until = request.valid_until or _expiry(self.runtime.clock.now(), definition.valid_for_months)
+        credential = self._credential(issuer, profile, achievement, request, email, award_id, entries, valid_until)
+        return PendingAward(request, email, key, award_id, issuer, version, valid_until, entries, credential)
+
+    def store(self, repo: Repository, pending: PendingAward, signed: dict[str, Any] | str, actor: str) -> None:
+        """One award row, its status entries and the audit event, in the caller's transaction."""
+        self.store_many(repo, [(pending, signed)], actor)
+
+    def store_many(
+        self, repo: Repository, items: Sequence[tuple[PendingAward, dict[str, Any] | str]], actor: str
+    ) -> None:
+        """Award rows, status entries and audit events as three multi-row inserts.
+
+        A signed credential may already be the exact JSON text to store (bulk workers produce it).
+        """
+        now = self.runtime.clock.now()
+        awards, entries, events = [], [], []
+        for pending, signed in items:
+            text = signed if isinstance(signed, str) else json.dumps(signed, ensure_ascii=False)
+            awards.append(
+                {
+                    "id": pending.award_id,
+                    "issuer_id": pending.issuer.id,
+                    "version_id": pending.version.id,
+                    "row_key": pending.key,
+                    "recipient_email": pending.email,
+                    "recipient_name": pending.request.name,
+                    "external_id": pending.request.external_id,
+                    "suite": pending.issuer.default_suite,
+                    "credential": text,
+                    "issued_at": now,
+                    "valid_until": pending.valid_until,
+                    "revoked_at": None,
+                    "revocation_reason": None,
+                    "suspended": False,
+                }
             )
-            signed = self._sign(repo, issuer, credential)
-            repo.add(
-                models.Award(
-                    id=award_id,
-                    issuer_id=issuer.id,
-                    version_id=version.id,
-                    row_key=key,
-                    recipient_email=email,
-                    recipient_name=request.name,
-                    external_id=request.external_id,
-                    suite=issuer.default_suite,
-                    credential=json.dumps(signed, ensure_ascii=False),
-                    issued_at=now,
-                    valid_until=valid_until,
-                    revoked_at=None,
-                    revocation_reason=None,
-                    suspended=False,
-                )
+            entries += [
+                {"list_id": lst.id, "index": index, "award_id": pending.award_id} for lst, index in pending.entries
+            ]
+            events.append(
+                {
+                    "at": now,
+                    "actor": actor,
+                    "action": "award.create",
+                    "organisation_id": pending.issuer.organisation_id,
+                    "subject": pending.award_id,
+                    "detail": json.dumps({"version": pending.version.id}),
+                }
             )
-            for status_list, index in entries:
-                repo.add(models.StatusEntry(list_id=status_list.id, index=index, award_id=award_id))
-            self.runtime.audit(
-                repo,
-                actor,
-                "award.create",
-                issuer.organisation_id,
-                award_id,
-                microcredential=mc.id,
-                version=version.version,
-            )
-        return AwardOutcome(award_id, self.credential_url(award_id), True, signed)
+        repo.insert_many(models.Award, awards)
+        repo.insert_many(models.StatusEntry, entries)
+        repo.insert_many(models.AuditEvent, events)
 
     def credential_url(self, award_id: str) -> str:
         return f"{self.runtime.base_url}/credentials/{award_id}"
@@ -139,17 +248,45 @@ class AwardService:
     def status_list_url(self, issuer_slug: str, purpose: str, sequence: int) -> str:
         return f"{self.runtime.base_url}/status/{issuer_slug}/{purpose}/{sequence}"
 
-    def _allocate(self, repo: Repository, issuer: models.Issuer, purpose: str) -> tuple[models.StatusList, int]:
-        """A random free index; the list row is locked, and the entry's primary key is the final guard."""
-        status_list = repo.open_status_list(issuer.id, purpose)
-        if status_list is None or status_list.used >= status_list.size:
-            status_list = self._new_list(repo, issuer, purpose, status_list.sequence + 1 if status_list else 1)
-        allocated = bytearray(status_list.allocated)
-        index = _free_index(allocated, status_list.size)
-        allocated[index // 8] |= 1 << (7 - index % 8)
-        status_list.allocated = bytes(allocated)
-        status_list.used += 1
-        return status_list, index
+    def _allocate_many(
+        self, repo: Repository, issuers: list[models.Issuer]
+    ) -> list[list[tuple[models.StatusList, int]]]:
+        """One revocation and one suspension index per award, random and unused.
+
+        Each list row is locked for the transaction and its allocation bitmap
+        written once per batch; the entries' primary key is the final guard.
+        """
+        per_award: list[list[tuple[models.StatusList, int]]] = [[] for _ in issuers]
+        by_issuer: dict[int, list[int]] = {}
+        for position, issuer in enumerate(issuers):
+            by_issuer.setdefault(issuer.id, []).append(position)
+        for positions in by_issuer.values():
+            issuer = issuers[positions[0]]
+            for purpose in PURPOSES:
+                for position, allocation in zip(
+                    positions, self._allocate(repo, issuer, purpose, len(positions)), strict=True
+                ):
+                    per_award[position].append(allocation)
+        return per_award
+
+    def _allocate(
+        self, repo: Repository, issuer: models.Issuer, purpose: str, count: int
+    ) -> list[tuple[models.StatusList, int]]:
+        out: list[tuple[models.StatusList, int]] = []
+        while len(out) < count:
+            status_list = repo.open_status_list(issuer.id, purpose)
+            if status_list is None or status_list.used >= status_list.size:
+                status_list = self._new_list(repo, issuer, purpose, status_list.sequence + 1 if status_list else 1)
+            take = min(count - len(out), status_list.size - status_list.used)
+            allocated = bytearray(status_list.allocated)
+            for _ in range(take):
+                index = _free_index(allocated, status_list.size)
+                allocated[index // 8] |= 1 << (7 - index % 8)
+                out.append((status_list, index))
+            status_list.allocated = bytes(allocated)
+            status_list.used += take
+            repo.flush()
+        return out
 
     def _new_list(self, repo: Repository, issuer: models.Issuer, purpose: str, sequence: int) -> models.StatusList:
         empty = bytes(LIST_SIZE // 8)
@@ -164,18 +301,10 @@ class AwardService:
             assert found is not None
             return found
 
-    def _credential(
-        self,
-        issuer: models.Issuer,
-        achievement_path: str,
-        definition: MicrocredentialDefinition,
-        request: AwardRequest,
-        email: str,
-        award_id: str,
-        entries: list[tuple[models.StatusList, int]],
-        valid_until: datetime | None,
-    ) -> dict[str, Any]:
-        now = self.runtime.clock.now()
+    def _wire(
+        self, issuer: models.Issuer, achievement_path: str, definition: MicrocredentialDefinition
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The issuer Profile and Achievement, shared by every award of one microcredential version."""
         profile = builder.issuer_profile(
             issuer.did,
             issuer.name,
@@ -186,9 +315,23 @@ class AwardService:
             image=issuer.image,
         )
         achievement_id = f"{self.runtime.base_url}/microcredentials/{achievement_path}"
+        return profile, builder.achievement(achievement_id, definition, profile)
+
+    def _credential(
+        self,
+        issuer: models.Issuer,
+        profile: dict[str, Any],
+        achievement: dict[str, Any],
+        request: AwardRequest,
+        email: str,
+        award_id: str,
+        entries: list[tuple[models.StatusList, int]],
+        valid_until: datetime | None,
+    ) -> dict[str, Any]:
+        now = self.runtime.clock.now()
         credential = ob3.achievement_credential(
             issuer=profile,
-            achievement=builder.achievement(achievement_id, definition, profile),
+            achievement=achievement,
             valid_from=now,
             subject_id=request.subject_did,
             identifiers=[ob3.hashed_email(email, secrets.token_hex(8))],
@@ -213,17 +356,6 @@ class AwardService:
             "statusListIndex": str(index),
             "statusListCredential": url,
         }
-
-    def _sign(self, repo: Repository, issuer: models.Issuer, credential: dict[str, Any]) -> dict[str, Any]:
-        vm, pair = active_key(repo, self.runtime, issuer)
-        signed = self.integrity.sign(credential, pair, ProofOptions(vm, issuer.default_suite, self.runtime.clock.now()))
-        resolver = Resolver([StaticDocuments({issuer.did: did_document(repo, issuer)})])
-        report = Verifier(self.jsonld.loader, resolver, self.runtime.clock, self.jsonld).verify(signed)
-        for code in ("contexts", "expansion", "proof", "key_binding"):
-            if report.status_of(code) not in ("passed", "warning"):
-                reasons = "; ".join(f"{c.code}: {c.message}" for c in report.checks if c.status == "failed")
-                raise SigningError(f"the signed credential does not verify, nothing was stored: {reasons}")
-        return signed
 
     # -- revocation and suspension -----------------------------------------
     def revoke(self, award_id: str, reason: str | None, actor: str = "cli") -> None:
@@ -305,6 +437,27 @@ class AwardService:
                 limit=limit,
                 offset=offset,
             )
+
+
+def sign_and_check(
+    integrity: DataIntegrity,
+    jsonld: JsonLdProcessor,
+    clock: Clock,
+    pair: Ed25519KeyPair,
+    vm: str,
+    did_doc: dict[str, Any],
+    suite: str,
+    credential: dict[str, Any],
+) -> dict[str, Any]:
+    """Sign, then verify the result once more (proof, key binding, contexts) before anything is stored."""
+    signed = integrity.sign(credential, pair, ProofOptions(vm, suite, clock.now()))
+    resolver = Resolver([StaticDocuments({did_doc["id"]: did_doc})])
+    report = Verifier(jsonld.loader, resolver, clock, jsonld).verify(signed)
+    for code in ("contexts", "expansion", "proof", "key_binding"):
+        if report.status_of(code) not in ("passed", "warning"):
+            reasons = "; ".join(f"{c.code}: {c.message}" for c in report.checks if c.status == "failed")
+            raise SigningError(f"the signed credential does not verify, nothing was stored: {reasons}")
+    return signed
 
 
 def _free_index(allocated: bytearray, size: int) -> int:

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,6 +31,24 @@ class Repository:
         self.session.add(row)
         self.session.flush()
         return row
+
+    def stage(self, row: Any) -> None:
+        """Add without flushing: the rows go out together at the next flush or commit."""
+        self.session.add(row)
+
+    def insert_many(self, model: Any, rows: list[dict[str, Any]]) -> None:
+        """A multi-row INSERT through Core (no ORM objects): the bulk path."""
+        if rows:
+            self.session.flush()
+            self.session.execute(insert(model), rows)
+
+    def flush(self) -> None:
+        self.session.flush()
+
+    @contextmanager
+    def no_autoflush(self) -> Iterator[None]:
+        with self.session.no_autoflush:
+            yield
 
     def add_unique(self, row: T) -> T:
         """Add, turning a uniqueness violation into DuplicateError without losing the transaction."""
@@ -143,6 +161,14 @@ class Repository:
     def award_by_row_key(self, row_key: str) -> models.Award | None:
         return self.session.scalar(select(models.Award).where(models.Award.row_key == row_key))
 
+    def awards_by_row_keys(self, row_keys: list[str]) -> dict[str, models.Award]:
+        found: dict[str, models.Award] = {}
+        for start in range(0, len(row_keys), 500):
+            chunk = row_keys[start : start + 500]
+            for award in self.session.scalars(select(models.Award).where(models.Award.row_key.in_(chunk))):
+                found[award.row_key] = award
+        return found
+
     def awards(
         self, *, microcredential_id: str | None = None, email: str | None = None, limit: int = 100, offset: int = 0
     ) -> list[models.Award]:
@@ -183,6 +209,15 @@ class Repository:
 
     def status_entries(self, award_id: str) -> list[models.StatusEntry]:
         return list(self.session.scalars(select(models.StatusEntry).where(models.StatusEntry.award_id == award_id)))
+
+    def bulk_job(self, job_id: str) -> models.BulkJob | None:
+        return self.session.get(models.BulkJob, job_id)
+
+    def bulk_errors(self, job_id: str, limit: int = 1000, offset: int = 0) -> list[models.BulkJobError]:
+        query = (
+            select(models.BulkJobError).where(models.BulkJobError.job_id == job_id).order_by(models.BulkJobError.line)
+        )
+        return list(self.session.scalars(query.limit(limit).offset(offset)))
 
     def audit_events(self, organisation_id: int | None = None, limit: int = 100) -> list[models.AuditEvent]:
         query = select(models.AuditEvent).order_by(models.AuditEvent.id.desc()).limit(limit)

@@ -146,7 +146,7 @@ class ContextProcessor:
     def __init__(self, loader: DocumentLoader, max_cache: int = 4096) -> None:
         self.loader = loader
         self._cache: dict[tuple[int, int, bool, bool], tuple[Any, Any, ActiveContext]] = {}
-        self._url_cache: dict[tuple[int, str, bool, bool], tuple[Any, ActiveContext]] = {}
+        self._url_cache: dict[tuple[int, tuple[str, ...], bool, bool], tuple[Any, ActiveContext]] = {}
         self._max_cache = max_cache
         self.initial = ActiveContext()
 
@@ -159,8 +159,10 @@ class ContextProcessor:
         override_protected: bool = False,
         propagate: bool = True,
     ) -> ActiveContext:
-        if isinstance(local, str):
-            key_s = (id(active), local, override_protected, propagate)
+        if isinstance(local, str) or (isinstance(local, list) and all(isinstance(item, str) for item in local)):
+            # A document's @context is a fresh list every time: key URL lists by value.
+            urls = (local,) if isinstance(local, str) else tuple(local)
+            key_s = (id(active), urls, override_protected, propagate)
             hit_s = self._url_cache.get(key_s)
             if hit_s is not None and hit_s[0] is active:
                 return hit_s[1]
