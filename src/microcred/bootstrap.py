@@ -66,7 +66,7 @@ class Platform:
 
     def close(self) -> None:
         """Release database connections (the CLI exits anyway; servers and tests call this)."""
-        self.runtime.db.engine.dispose()
+        self.runtime.db.dispose()
 
 
 def build_platform(settings: Settings | None = None, clock: Clock | None = None, *, create: bool = False) -> Platform:
@@ -87,7 +87,10 @@ def build_platform(settings: Settings | None = None, clock: Clock | None = None,
     except BaseException:
         engine.dispose()
         raise
-    runtime = Runtime(Database(engine), clock or SystemClock(), KeyVault(kek), settings.public_base_url.rstrip("/"))
+    read_engine = make_engine(url, readonly=True) if url.startswith("sqlite:") else None
+    runtime = Runtime(
+        Database(engine, read_engine), clock or SystemClock(), KeyVault(kek), settings.public_base_url.rstrip("/")
+    )
     jsonld = JsonLdProcessor(DocumentLoader())
     awards = AwardService(runtime, jsonld)
     return Platform(

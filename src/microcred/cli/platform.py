@@ -212,6 +212,7 @@ def award_bulk(
     workers: Annotated[
         int | None, typer.Option("--workers", min=1, max=64, help="Signing processes (default: CPU cores).")
     ] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, max=10_000, help="Rows per transaction.")] = 500,
     as_json: JsonOpt = False,
 ) -> None:
     """Award from a file: idempotent (a rerun issues nothing twice) and resumable."""
@@ -232,7 +233,12 @@ def award_bulk(
             bar.update(task, total=p.total, completed=p.processed, issued=p.issued, skipped=p.skipped, failed=p.failed)
 
         result = built.bulk.run(
-            file, microcredential=microcredential, errors_path=errors, workers=workers, on_progress=show
+            file,
+            microcredential=microcredential,
+            errors_path=errors,
+            workers=workers,
+            batch_size=batch_size,
+            on_progress=show,
         )
     payload = {
         "job": result.job_id,

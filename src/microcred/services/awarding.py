@@ -134,6 +134,9 @@ class AwardService:
         with repo.no_autoflush():
             catalog: dict[str, Any] = {}
             keyed = [self._keyed(repo, request, catalog) for request in requests]
+            # Awarding is serialized per issuer (a row lock; SQLite's writer lock does the same),
+            # so the existence check below sees every row another job committed.
+            repo.lock_issuers(sorted({entry[2].id for entry in catalog.values()}))
             keys = [k[0] for k in keyed if not isinstance(k, InputError)]
             existing = repo.awards_by_row_keys(keys)
             fresh: list[tuple[int, str, str, Any]] = []
@@ -414,7 +417,7 @@ class AwardService:
     # -- status list credentials --------------------------------------------
     def status_list_credential(self, issuer_slug: str, purpose: str, sequence: int) -> dict[str, Any]:
         """The signed BitstringStatusListCredential as of now (valid for a day; re-signed on change)."""
-        with self.runtime.db.transaction() as repo:
+        with self.runtime.db.read() as repo:
             issuer = repo.issuer_by_slug(issuer_slug)
             status_list = repo.status_list(issuer.id, purpose, sequence) if issuer else None
             if issuer is None or status_list is None:
@@ -430,7 +433,7 @@ class AwardService:
     def list_awards(
         self, *, microcredential_id: str | None = None, email: str | None = None, limit: int = 100, offset: int = 0
     ) -> list[models.Award]:
-        with self.runtime.db.transaction() as repo:
+        with self.runtime.db.read() as repo:
             return repo.awards(
                 microcredential_id=microcredential_id,
                 email=normalize_email(email) if email else None,

@@ -130,7 +130,7 @@ class IssuerService:
         return key_id
 
     def list(self) -> list[models.Issuer]:
-        with self.runtime.db.transaction() as repo:
+        with self.runtime.db.read() as repo:
             return repo.issuers()
 
 
@@ -208,14 +208,14 @@ class CatalogService:
             return CatalogEntry(mc_id, issuer.slug, mc.current_version, definition)
 
     def get(self, mc_id: str) -> CatalogEntry:
-        with self.runtime.db.transaction() as repo:
+        with self.runtime.db.read() as repo:
             mc, version, issuer = current_version(repo, mc_id)
             return CatalogEntry(
                 mc_id, issuer.slug, mc.current_version, parse_definition(json.loads(version.definition))
             )
 
     def lint(self, mc_id: str) -> list[str]:
-        with self.runtime.db.transaction() as repo:
+        with self.runtime.db.read() as repo:
             _mc, version, issuer = current_version(repo, mc_id)
             definition = parse_definition(json.loads(version.definition))
             return missing_eu_elements(definition, issuer.country_code, issuer.name)

@@ -40,6 +40,6 @@ class LocalDocuments:
         return None
 
     def _did(self, lookup: Any) -> Any | None:
-        with self.runtime.db.transaction() as repo:
+        with self.runtime.db.read() as repo:
             issuer = lookup(repo)
             return did_document(repo, issuer) if issuer is not None else None

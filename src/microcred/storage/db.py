@@ -13,14 +13,19 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, readonly: bool = False) -> Engine:
+    """An engine; on SQLite, write engines begin every transaction with BEGIN IMMEDIATE.
+
+    That makes writers queue on SQLite's single write lock instead of failing on a
+    stale snapshot. Read-only engines use plain BEGIN, so readers never wait for a
+    long bulk job (WAL lets them read the last commit).
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        # The driver's own transaction handling is off, so every transaction can start
-        # with BEGIN IMMEDIATE: writers queue on the lock instead of failing on a stale snapshot.
         engine = create_engine(url, connect_args={"timeout": 30, "isolation_level": None})
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN IMMEDIATE"))
+        begin = "BEGIN" if readonly else "BEGIN IMMEDIATE"
+        event.listen(engine, "begin", lambda connection: connection.exec_driver_sql(begin))
         return engine
     return create_engine(url, pool_pre_ping=True)
 

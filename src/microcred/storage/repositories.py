@@ -103,6 +103,18 @@ class Repository:
     def issuer(self, issuer_id: int) -> models.Issuer | None:
         return self.session.get(models.Issuer, issuer_id)
 
+    def lock_issuers(self, issuer_ids: list[int]) -> None:
+        """Row locks on issuers, in id order so that concurrent lockers cannot deadlock."""
+        if issuer_ids:
+            list(
+                self.session.scalars(
+                    select(models.Issuer.id)
+                    .where(models.Issuer.id.in_(issuer_ids))
+                    .order_by(models.Issuer.id)
+                    .with_for_update()
+                )
+            )
+
     def issuers(self) -> list[models.Issuer]:
         return list(self.session.scalars(select(models.Issuer).order_by(models.Issuer.slug)))
 
@@ -230,9 +242,26 @@ class Repository:
 
 
 class Database:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, read_engine: Engine | None = None) -> None:
         self.engine = engine
+        self.read_engine = read_engine or engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
+
+    @contextmanager
+    def read(self) -> Iterator[Repository]:
+        """A unit of work that only reads (never waits behind a writer on SQLite)."""
+        session = self._read_sessions()
+        try:
+            with session.begin():
+                yield Repository(session)
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+        if self.read_engine is not self.engine:
+            self.read_engine.dispose()
 
     @contextmanager
     def transaction(self) -> Iterator[Repository]:
