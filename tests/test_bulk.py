@@ -19,8 +19,8 @@ import pytest
 from microcred import bootstrap
 from microcred.errors import InputError, UsageError
 from microcred.services.awarding import AwardRequest
+from microcred.standards.status import Bitstring
 from microcred.storage import models
-from tests.platform_fixtures import COMPLETE
 
 
 def _csv(path: Path, rows: list[str], header: str = "email,name,external_id,grade,valid_until,evidence_url") -> Path:
@@ -176,9 +176,15 @@ def test_parallel_bulk_jobs_and_revocations_never_collide(
         assert repo.count(models.StatusEntry) == 122
         lists = {(s.list_id, s.index) for a in awards for s in repo.status_entries(a.id)}
         assert len(lists) == 122
-        for award_id in revoked + [seed]:
+        for award_id in revoked:  # no revocation lost: each one's bit is set in its signed list
             award = repo.award(award_id)
-            assert award is not None
+            assert award is not None and award.revoked_at is not None
+            for entry in repo.status_entries(award_id):
+                status_list = repo.status_list_by_id(entry.list_id)
+                assert status_list is not None
+                expected = 1 if status_list.purpose == "revocation" else 0
+                assert Bitstring(status_list.size, status_list.bits).get(entry.index) == expected
+        assert seed not in revoked or repo.award(seed) is not None
 
 
 def _bulk_cli(env: dict[str, str], source: Path, mc_id: str) -> subprocess.Popen[bytes]:
