@@ -324,7 +324,22 @@ def token_create(
     emit(as_json, {"token": token.token, "prefix": token.prefix, "role": token.role}, token.token)
 
 
+def serve(
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64)] = 1,
+) -> None:
+    """Serve the REST API, DID documents, status lists and credentials."""
+    import uvicorn
+
+    platform().close()  # fail fast on a missing data directory or an outdated database
+    uvicorn.run(
+        "microcred.api.server:app_factory", factory=True, host=host, port=port, workers=workers, log_level="info"
+    )
+
+
 def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
     app.command("init")(init)
     app.command("lint")(lint)
     app.command("award")(award)

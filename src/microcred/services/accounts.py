@@ -20,6 +20,20 @@ _hasher = PasswordHasher()
 
 
 @dataclass(frozen=True, slots=True)
+class Principal:
+    email: str
+    role: str
+    organisation_id: int | None
+
+    @property
+    def is_platform_admin(self) -> bool:
+        return self.role == "platform_admin"
+
+    def may_see(self, organisation_id: int | None) -> bool:
+        return self.is_platform_admin or (organisation_id is not None and organisation_id == self.organisation_id)
+
+
+@dataclass(frozen=True, slots=True)
 class NewToken:
     token: str  # shown once; only its hash is stored
     prefix: str
@@ -112,6 +126,16 @@ class AccountService:
             )
             self.runtime.audit(repo, actor, "token.create", user.organisation_id, token[:12], role=role, days=days)
             return NewToken(token, token[:12], role)
+
+    def principal(self, token: str) -> Principal | None:
+        """Who a bearer token acts for, or None when it is unknown, revoked or expired."""
+        with self.runtime.db.read() as repo:
+            row = repo.token_by_hash(hashlib.sha256(token.encode()).hexdigest())
+            if row is None or row.revoked_at is not None or row.expires_at <= self.runtime.clock.now():
+                return None
+            user = repo.user(row.user_id)
+            assert user is not None
+            return Principal(user.email, row.role, row.organisation_id)
 
     def authenticate_token(self, token: str) -> models.ApiToken | None:
         with self.runtime.db.transaction() as repo:

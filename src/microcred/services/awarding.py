@@ -431,7 +431,13 @@ class AwardService:
             return self.integrity.sign(credential, pair, ProofOptions(vm, "eddsa-rdfc-2022", self.runtime.clock.now()))
 
     def list_awards(
-        self, *, microcredential_id: str | None = None, email: str | None = None, limit: int = 100, offset: int = 0
+        self,
+        *,
+        microcredential_id: str | None = None,
+        email: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        organisation_id: int | None = None,
     ) -> list[models.Award]:
         with self.runtime.db.read() as repo:
             return repo.awards(
@@ -439,6 +445,7 @@ class AwardService:
                 email=normalize_email(email) if email else None,
                 limit=limit,
                 offset=offset,
+                organisation_id=organisation_id,
             )
 
 

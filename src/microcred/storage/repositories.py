@@ -84,6 +84,9 @@ class Repository:
     def user_by_email(self, email: str) -> models.User | None:
         return self.session.scalar(select(models.User).where(models.User.email == email))
 
+    def user(self, user_id: int) -> models.User | None:
+        return self.session.get(models.User, user_id)
+
     def token_by_hash(self, token_hash: str) -> models.ApiToken | None:
         return self.session.scalar(select(models.ApiToken).where(models.ApiToken.token_hash == token_hash))
 
@@ -182,9 +185,18 @@ class Repository:
         return found
 
     def awards(
-        self, *, microcredential_id: str | None = None, email: str | None = None, limit: int = 100, offset: int = 0
+        self,
+        *,
+        microcredential_id: str | None = None,
+        email: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        organisation_id: int | None = None,
     ) -> list[models.Award]:
         query = select(models.Award).order_by(models.Award.issued_at, models.Award.id)
+        if organisation_id is not None:
+            issuers = select(models.Issuer.id).where(models.Issuer.organisation_id == organisation_id)
+            query = query.where(models.Award.issuer_id.in_(issuers))
         if microcredential_id is not None:
             versions = select(models.MicrocredentialVersion.id).where(
                 models.MicrocredentialVersion.microcredential_id == microcredential_id

@@ -1,0 +1,404 @@
+"""The HTTP edge: the REST API under /api/v1 and the public documents (DIDs, status lists, credentials).
+
+Thin: parse, authorize, call a service, render. Another organisation's object answers 404.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Request, UploadFile
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from microcred import bootstrap
+from microcred.api import errors
+from microcred.api.errors import AuthError, ForbiddenError
+from microcred.api.schemas import AwardIn, IssuerIn, MicrocredentialIn, StatusChangeIn
+from microcred.errors import InputError
+from microcred.services.accounts import Principal
+from microcred.services.awarding import AwardRequest
+from microcred.services.issuing import NotFound, did_document, parse_definition
+from microcred.standards import jose
+
+MAX_BODY = 11 * 1024 * 1024
+STATUS_MAX_AGE = 60
+LD_JSON = "application/ld+json"
+
+
+def create_app(platform: bootstrap.Platform) -> FastAPI:
+    app = FastAPI(
+        title="microcred", version="1", openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs", redoc_url=None
+    )
+    app.state.platform = platform
+    errors.install(app)
+    _public_routes(app, platform)
+    _api_routes(app, platform)
+    return app
+
+
+# -- authentication ---------------------------------------------------------
+def current_principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise AuthError("send an API token: Authorization: Bearer mct_...")
+    found = request.app.state.platform.accounts.principal(authorization[7:].strip())
+    if found is None:
+        raise AuthError("the API token is unknown, revoked or expired")
+    return found  # type: ignore[no-any-return]
+
+
+Auth = Annotated[Principal, Depends(current_principal)]
+
+
+def _require(principal: Principal, *roles: str) -> None:
+    if not (principal.is_platform_admin or principal.role in roles):
+        raise ForbiddenError(f"a {principal.role} token may not do this")
+
+
+# -- public documents --------------------------------------------------------
+def _public_routes(app: FastAPI, platform: bootstrap.Platform) -> None:
+    @app.get("/issuers/{slug}/did.json", include_in_schema=False)
+    def issuer_did(slug: str) -> JSONResponse:
+        with platform.runtime.db.read() as repo:
+            issuer = repo.issuer_by_slug(slug)
+            if issuer is None:
+                raise NotFound(f"no issuer {slug!r}")
+            return JSONResponse(
+                did_document(repo, issuer),
+                media_type="application/did+ld+json",
+                headers={"Cache-Control": "public, max-age=300"},
+            )
+
+    @app.get("/status/{slug}/{purpose}/{sequence}", include_in_schema=False)
+    def status_list(slug: str, purpose: str, sequence: int) -> JSONResponse:
+        if purpose not in ("revocation", "suspension"):
+            raise NotFound(f"no status purpose {purpose!r}")
+        credential = platform.awards.status_list_credential(slug, purpose, sequence)
+        return JSONResponse(
+            credential,
+            media_type="application/vc+ld+json",
+            headers={"Cache-Control": f"public, max-age={STATUS_MAX_AGE}"},
+        )
+
+    @app.get("/contexts/eu-microcredential-v1.jsonld", include_in_schema=False)
+    def eu_context() -> Response:
+        data = resources.files("microcred.standards.contexts").joinpath("microcred-eu-v1.jsonld").read_bytes()
+        return Response(data, media_type=LD_JSON, headers={"Cache-Control": "public, max-age=31536000, immutable"})
+
+    @app.get("/credentials/{credential_id}", include_in_schema=False)
+    def credential(credential_id: str, accept: Annotated[str | None, Header()] = None) -> Response:
+        if credential_id.endswith(".jwt"):
+            return PlainTextResponse(_credential_jwt(platform, credential_id[:-4]), media_type="application/vc+jwt")
+        award_id = credential_id.removesuffix(".json")
+        return Response(_stored_credential(platform, award_id), media_type=LD_JSON)
+
+
+def _stored_credential(platform: bootstrap.Platform, award_id: str) -> str:
+    with platform.runtime.db.read() as repo:
+        award = repo.award(award_id)
+        if award is None:
+            raise NotFound(f"no credential {award_id!r}")
+        return award.credential  # exactly as signed
+
+
+def _credential_jwt(platform: bootstrap.Platform, award_id: str) -> str:
+    from microcred.services.issuing import active_key
+
+    credential = json.loads(_stored_credential(platform, award_id))
+    unsecured = {k: v for k, v in credential.items() if k != "proof"}
+    with platform.runtime.db.read() as repo:
+        award = repo.award(award_id)
+        issuer = repo.issuer(award.issuer_id) if award else None
+        assert issuer is not None
+        vm, pair = active_key(repo, platform.runtime, issuer)
+    return jose.sign_vc_jwt(unsecured, pair, vm)
+
+
+# -- the REST API --------------------------------------------------------------
+def _api_routes(app: FastAPI, platform: bootstrap.Platform) -> None:
+    _verify_routes(app, platform)
+    _catalog_routes(app, platform)
+    _award_routes(app, platform)
+    _admin_routes(app, platform)
+
+
+def _verify_routes(app: FastAPI, platform: bootstrap.Platform) -> None:
+    @app.post("/api/v1/verify", tags=["verify"])
+    async def verify(request: Request) -> JSONResponse:
+        """Verify a credential: JSON body, a compact JWT as text/plain, a PNG/SVG upload, or {"url": ...}."""
+        data = await _verify_input(request)
+        service = bootstrap.build_credential_service(
+            bootstrap.Options({}, allow_fetch=False, local=platform.local), platform.runtime.clock
+        )
+        if isinstance(data, str) and data.startswith("https://"):
+            from microcred.net.fetcher import GuardedFetcher
+
+            data = GuardedFetcher().fetch(data)
+        return JSONResponse(service.verify(data).to_json())
+
+
+def _catalog_routes(app: FastAPI, platform: bootstrap.Platform) -> None:
+    @app.get("/api/v1/issuers", tags=["issuers"])
+    def list_issuers(who: Auth) -> list[dict[str, Any]]:
+        return [_issuer_json(i) for i in platform.issuers.list() if who.may_see(i.organisation_id)]
+
+    @app.post("/api/v1/issuers", status_code=201, tags=["issuers"])
+    def create_issuer(body: IssuerIn, who: Auth) -> dict[str, Any]:
+        _require(who)
+        issuer = platform.issuers.create(
+            name=body.name,
+            slug=body.slug,
+            country=body.country,
+            url=body.url,
+            email=body.email,
+            description=body.description,
+            organisation=body.organisation,
+            actor=who.email,
+        )
+        return _issuer_json(issuer)
+
+    @app.post("/api/v1/issuers/{slug}/keys/rotate", tags=["issuers"])
+    def rotate_key(slug: str, who: Auth) -> dict[str, Any]:
+        _require(who, "issuer_admin")
+        _issuer_in_scope(platform, who, slug)
+        return {"slug": slug, "key_id": platform.issuers.rotate_key(slug, actor=who.email)}
+
+    @app.post("/api/v1/microcredentials", status_code=201, tags=["microcredentials"])
+    def create_microcredential(body: MicrocredentialIn, who: Auth) -> dict[str, Any]:
+        _require(who, "issuer_admin", "issuer_staff")
+        _issuer_in_scope(platform, who, body.issuer)
+        entry = platform.catalog.create(body.issuer, parse_definition(body.definition), actor=who.email)
+        return {"id": entry.id, "issuer": entry.issuer_slug, "version": entry.version}
+
+    @app.get("/api/v1/microcredentials/{mc_id}", tags=["microcredentials"])
+    def get_microcredential(mc_id: str, who: Auth) -> dict[str, Any]:
+        entry = platform.catalog.get(mc_id)  # the catalogue is public to every signed-in user
+        return {
+            "id": entry.id,
+            "issuer": entry.issuer_slug,
+            "version": entry.version,
+            "definition": entry.definition.model_dump(mode="json"),
+        }
+
+    @app.put("/api/v1/microcredentials/{mc_id}", tags=["microcredentials"])
+    def update_microcredential(mc_id: str, body: dict[str, Any], who: Auth) -> dict[str, Any]:
+        _require(who, "issuer_admin", "issuer_staff")
+        _microcredential_in_scope(platform, who, mc_id)
+        entry = platform.catalog.update(mc_id, parse_definition(body), actor=who.email)
+        return {"id": entry.id, "version": entry.version}
+
+    @app.get("/api/v1/microcredentials/{mc_id}/lint", tags=["microcredentials"])
+    def lint(mc_id: str, who: Auth) -> dict[str, Any]:
+        missing = platform.catalog.lint(mc_id)
+        return {"id": mc_id, "complete": not missing, "missing": missing}
+
+
+def _award_routes(app: FastAPI, platform: bootstrap.Platform) -> None:
+    @app.post("/api/v1/awards", status_code=201, tags=["awards"])
+    def create_award(body: AwardIn, who: Auth, response: Response) -> dict[str, Any]:
+        _require(who, "issuer_admin", "issuer_staff")
+        _microcredential_in_scope(platform, who, body.microcredential)
+        outcome = platform.awards.award(
+            AwardRequest(
+                body.microcredential,
+                body.email,
+                body.name,
+                body.external_id,
+                body.evidence_url,
+                body.narrative,
+                body.grade,
+                body.valid_until,
+            ),
+            actor=who.email,
+        )
+        if not outcome.created:
+            response.status_code = 200
+        return {"id": outcome.id, "url": outcome.url, "created": outcome.created, "credential": outcome.credential}
+
+    @app.get("/api/v1/awards", tags=["awards"])
+    def list_awards(
+        who: Auth, microcredential: str | None = None, email: str | None = None, limit: int = 100, offset: int = 0
+    ) -> dict[str, Any]:
+        _require(who, "issuer_admin", "issuer_staff")
+        if not 1 <= limit <= 1000 or offset < 0:
+            raise InputError("limit must be 1 to 1000 and offset at least 0")
+        awards = platform.awards.list_awards(
+            microcredential_id=microcredential,
+            email=email,
+            limit=limit,
+            offset=offset,
+            organisation_id=None if who.is_platform_admin else who.organisation_id,
+        )
+        return {"items": [_award_json(platform, a) for a in awards], "limit": limit, "offset": offset}
+
+    @app.get("/api/v1/awards/{award_id}", tags=["awards"])
+    def get_award(award_id: str, who: Auth) -> dict[str, Any]:
+        _require(who, "issuer_admin", "issuer_staff")
+        return _award_json(platform, _award_in_scope(platform, who, award_id), full=True)
+
+    for action in ("revoke", "suspend", "unsuspend"):
+        _status_route(app, platform, action)
+
+
+def _admin_routes(app: FastAPI, platform: bootstrap.Platform) -> None:
+    @app.get("/api/v1/me/credentials", tags=["learners"])
+    def my_credentials(who: Auth) -> dict[str, Any]:
+        awards = platform.awards.list_awards(email=who.email, limit=1000)
+        return {"items": [_award_json(platform, a, full=True) for a in awards]}
+
+    @app.post("/api/v1/bulk-jobs", status_code=201, tags=["awards"])
+    async def bulk(file: UploadFile, who: Auth, microcredential: str | None = None) -> dict[str, Any]:
+        _require(who, "issuer_admin", "issuer_staff")
+        if microcredential:
+            _microcredential_in_scope(platform, who, microcredential)
+        target = await _save_upload(platform, file)
+        result = platform.bulk.run(target, microcredential=microcredential, workers=1, actor=who.email)
+        return _job_json(platform, result.job_id)
+
+    @app.get("/api/v1/bulk-jobs/{job_id}", tags=["awards"])
+    def bulk_status(job_id: str, who: Auth) -> dict[str, Any]:
+        _require(who, "issuer_admin", "issuer_staff")
+        return _job_json(platform, job_id)
+
+    @app.get("/api/v1/audit", tags=["audit"])
+    def audit(who: Auth, limit: int = 100) -> dict[str, Any]:
+        _require(who, "issuer_admin")
+        with platform.runtime.db.read() as repo:
+            events = repo.audit_events(
+                None if who.is_platform_admin else who.organisation_id, limit=min(max(limit, 1), 1000)
+            )
+            return {
+                "items": [
+                    {
+                        "at": e.at.isoformat(),
+                        "actor": e.actor,
+                        "action": e.action,
+                        "subject": e.subject,
+                        "detail": json.loads(e.detail),
+                    }
+                    for e in events
+                ]
+            }
+
+
+def _status_route(app: FastAPI, platform: bootstrap.Platform, action: str) -> None:
+    def change(award_id: str, body: StatusChangeIn, who: Auth) -> dict[str, Any]:
+        _require(who, "issuer_admin", "issuer_staff")
+        _award_in_scope(platform, who, award_id)
+        getattr(platform.awards, action)(award_id, body.reason, actor=who.email)
+        return _award_json(platform, _award_in_scope(platform, who, award_id))
+
+    app.post(f"/api/v1/awards/{{award_id}}/{action}", tags=["awards"], name=action)(change)
+
+
+# -- scoping and rendering ----------------------------------------------------------
+def _issuer_in_scope(platform: bootstrap.Platform, who: Principal, slug: str) -> Any:
+    with platform.runtime.db.read() as repo:
+        issuer = repo.issuer_by_slug(slug)
+        if issuer is None or not who.may_see(issuer.organisation_id):
+            raise NotFound(f"no issuer with slug {slug!r}")
+        return issuer
+
+
+def _microcredential_in_scope(platform: bootstrap.Platform, who: Principal, mc_id: str) -> Any:
+    entry = platform.catalog.get(mc_id)
+    _issuer_in_scope(platform, who, entry.issuer_slug)
+    return entry
+
+
+def _award_in_scope(platform: bootstrap.Platform, who: Principal, award_id: str) -> Any:
+    with platform.runtime.db.read() as repo:
+        award = repo.award(award_id)
+        issuer = repo.issuer(award.issuer_id) if award else None
+        if award is None or issuer is None or not who.may_see(issuer.organisation_id):
+            raise NotFound(f"no award {award_id!r}")
+        return award
+
+
+def _issuer_json(issuer: Any) -> dict[str, Any]:
+    return {
+        "slug": issuer.slug,
+        "did": issuer.did,
+        "name": issuer.name,
+        "country": issuer.country_code,
+        "url": issuer.url,
+    }
+
+
+def _award_json(platform: bootstrap.Platform, award: Any, *, full: bool = False) -> dict[str, Any]:
+    status = "revoked" if award.revoked_at else "suspended" if award.suspended else "active"
+    out = {
+        "id": award.id,
+        "url": platform.awards.credential_url(award.id),
+        "email": award.recipient_email,
+        "name": award.recipient_name,
+        "external_id": award.external_id,
+        "issued_at": award.issued_at.isoformat(),
+        "status": status,
+    }
+    if full:
+        out["credential"] = json.loads(award.credential)
+    return out
+
+
+def _job_json(platform: bootstrap.Platform, job_id: str) -> dict[str, Any]:
+    with platform.runtime.db.read() as repo:
+        job = repo.bulk_job(job_id)
+        if job is None:
+            raise NotFound(f"no bulk job {job_id!r}")
+        errors_ = [{"line": e.line, "reason": e.reason, "row": e.row} for e in repo.bulk_errors(job_id)]
+        return {
+            "id": job.id,
+            "state": job.state,
+            "total": job.total,
+            "processed": job.processed,
+            "issued": job.issued,
+            "skipped": job.skipped,
+            "failed": job.failed,
+            "errors": errors_,
+        }
+
+
+async def _verify_input(request: Request) -> Any:
+    content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if content_type == "multipart/form-data":
+        async with request.form(max_files=1, max_fields=10) as form:  # closes the spooled uploads
+            upload = form.get("file")
+            if upload is None or isinstance(upload, str):
+                raise InputError("send the image as a multipart field named 'file'")
+            return await upload.read(MAX_BODY)
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise InputError("the request body is larger than 10 MB")
+    if content_type == "text/plain":
+        return body.decode("utf-8", errors="replace").strip()
+    if content_type in ("application/json", "application/ld+json", "application/vc+ld+json", ""):
+        try:
+            parsed = json.loads(body) if body.strip().startswith(b"{") and b'"url"' in body[:200] else None
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict) and set(parsed) == {"url"} and isinstance(parsed["url"], str):
+            if not parsed["url"].startswith("https://"):
+                raise InputError("only https URLs can be fetched")
+            return parsed["url"]
+        return body
+    raise InputError(f"unsupported content type {content_type!r}: send JSON, text/plain (a JWT) or multipart/form-data")
+
+
+async def _save_upload(platform: bootstrap.Platform, file: UploadFile) -> Path:
+    import uuid
+
+    folder = platform.settings.data_dir / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    suffix = ".jsonl" if (file.filename or "").endswith(".jsonl") else ".csv"
+    target = folder / f"{uuid.uuid4()}{suffix}"
+    size = 0
+    with target.open("wb") as handle:
+        while chunk := await file.read(1 << 20):
+            size += len(chunk)
+            if size > 200 * 1024 * 1024:
+                raise InputError("the upload is larger than 200 MB")
+            handle.write(chunk)
+    return target
