@@ -125,13 +125,15 @@ def _api_routes(app: FastAPI, platform: bootstrap.Platform) -> None:
 
 
 def _verify_routes(app: FastAPI, platform: bootstrap.Platform) -> None:
+    # One verifier for the app: its compiled contexts are what make verification fast.
+    service = bootstrap.build_credential_service(
+        bootstrap.Options({}, allow_fetch=False, local=platform.local), platform.runtime.clock
+    )
+
     @app.post("/api/v1/verify", tags=["verify"])
     async def verify(request: Request) -> JSONResponse:
         """Verify a credential: JSON body, a compact JWT as text/plain, a PNG/SVG upload, or {"url": ...}."""
         data = await _verify_input(request)
-        service = bootstrap.build_credential_service(
-            bootstrap.Options({}, allow_fetch=False, local=platform.local), platform.runtime.clock
-        )
         if isinstance(data, str) and data.startswith("https://"):
             from microcred.net.fetcher import GuardedFetcher
 

@@ -97,6 +97,7 @@ class AwardService:
         self.runtime = runtime
         self.jsonld = jsonld
         self.integrity = DataIntegrity(jsonld)
+        self._signed_lists: dict[int, tuple[Any, datetime, dict[str, Any]]] = {}
 
     # -- awarding ------------------------------------------------------------
     def award(self, request: AwardRequest, actor: str = "cli") -> AwardOutcome:
@@ -422,13 +423,22 @@ class AwardService:
             status_list = repo.status_list(issuer.id, purpose, sequence) if issuer else None
             if issuer is None or status_list is None:
                 raise NotFound(f"no {purpose} status list {sequence} for issuer {issuer_slug!r}")
+            cache_key = (status_list.updated_at, hashlib.blake2b(status_list.bits, digest_size=16).digest())
+            cached = self._signed_lists.get(status_list.id)
+            if cached is not None and cached[0] == cache_key and cached[1] > self.runtime.clock.now():
+                return cached[2]
             url = self.status_list_url(issuer_slug, purpose, sequence)
             credential = status_list_credential(
                 url, issuer.did, purpose, Bitstring(status_list.size, status_list.bits),
                 format_datetime(status_list.updated_at), format_datetime(self.runtime.clock.now() + timedelta(days=1)),
             )  # fmt: skip
             vm, pair = active_key(repo, self.runtime, issuer)
-            return self.integrity.sign(credential, pair, ProofOptions(vm, "eddsa-rdfc-2022", self.runtime.clock.now()))
+            signed = self.integrity.sign(
+                credential, pair, ProofOptions(vm, "eddsa-rdfc-2022", self.runtime.clock.now())
+            )
+            # Re-signed when the bits change, and at least hourly so validUntil stays a day ahead.
+            self._signed_lists[status_list.id] = (cache_key, self.runtime.clock.now() + timedelta(hours=1), signed)
+            return signed
 
     def list_awards(
         self,
