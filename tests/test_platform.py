@@ -268,3 +268,13 @@ def test_a_database_behind_the_code_is_refused(platform: bootstrap.Platform, set
         connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0000'")
     with pytest.raises(UsageError, match="db upgrade"):
         bootstrap.build_platform(settings, clock)
+
+
+def test_a_key_that_does_not_match_the_did_document_stores_nothing(platform: bootstrap.Platform, issuer: Any, microcredential: Any) -> None:
+    with platform.runtime.db.transaction() as repo:
+        (key,) = repo.keys(issuer.id)
+        key.public_key = bytes(31) + b"\x09"  # the published key no longer matches the sealed secret
+    with pytest.raises(SigningError, match="nothing was stored"):
+        platform.awards.award(AwardRequest(microcredential.id, "ada@example.org"))
+    with platform.runtime.db.read() as repo:
+        assert repo.count(models.Award) == 0 and repo.count(models.StatusEntry) == 0

@@ -154,9 +154,9 @@ def _sign_chunk(
         _worker_state.update(jsonld=jsonld, integrity=DataIntegrity(jsonld))
     pair = Ed25519KeyPair.from_seed(key_seed)
     clock = FixedClock(parse_datetime(created))
-    integrity, jsonld = _worker_state["integrity"], _worker_state["jsonld"]
+    integrity = _worker_state["integrity"]
     return [
-        json.dumps(sign_and_check(integrity, jsonld, clock, pair, vm, did_doc, suite, c), ensure_ascii=False)
+        json.dumps(sign_and_check(integrity, clock, pair, vm, did_doc, suite, c), ensure_ascii=False)
         for c in credentials
     ]
 

@@ -99,6 +99,12 @@ class DataIntegrity:
     # -- signing -----------------------------------------------------------
     def sign(self, document: dict[str, Any], signer: Signer, options: ProofOptions) -> dict[str, Any]:
         """A new document with a proof added (existing proofs kept: a proof set)."""
+        return self.sign_reporting(document, signer, options)[0]
+
+    def sign_reporting(
+        self, document: dict[str, Any], signer: Signer, options: ProofOptions
+    ) -> tuple[dict[str, Any], bytes]:
+        """The signed document and the signed hash data (proof hash || document hash)."""
         suite = CRYPTOSUITES.get(options.cryptosuite)
         if suite is None or not suite.can_sign:
             raise SigningError(f"cannot sign with cryptosuite {options.cryptosuite!r}")
@@ -111,11 +117,11 @@ class DataIntegrity:
         signed_doc = unsecured
         if options.previous_proof is not None:
             signed_doc = {**unsecured, "proof": _previous(existing, options.previous_proof)}
-        signature = signer.sign(self.hash_data(suite, signed_doc, config))
-        proof["proofValue"] = encode_base58btc(signature)
+        hashed = self.hash_data(suite, signed_doc, config)
+        proof["proofValue"] = encode_base58btc(signer.sign(hashed))
         proofs = [*existing, proof]
         as_list = len(proofs) > 1 or _is_open_badge(document)
-        return {**unsecured, "proof": proofs if as_list else proof}
+        return {**unsecured, "proof": proofs if as_list else proof}, hashed
 
     @staticmethod
     def _proof_options(suite: Cryptosuite, options: ProofOptions, context: Any) -> dict[str, Any]:
