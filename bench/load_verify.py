@@ -38,15 +38,31 @@ def _prepare(data_dir: Path) -> tuple[dict[str, str], bytes]:
     env |= {"MICROCRED_DATA_DIR": str(data_dir), "MICROCRED_PUBLIC_BASE_URL": f"http://127.0.0.1:{PORT}"}
     cli = [sys.executable, "-m", "microcred.cli.app"]
     subprocess.run([*cli, "init"], env=env, check=True, capture_output=True)
-    subprocess.run([*cli, "issuer", "create", "--name", "Load University", "--slug", "load", "--country", "NL"], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [*cli, "issuer", "create", "--name", "Load University", "--slug", "load", "--country", "NL"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     definition = data_dir / "mc.json"
     sys.path.insert(0, str(ROOT / "bench"))
     from bulk import DEFINITION
 
     definition.write_text(json.dumps(DEFINITION))
-    mc = subprocess.run([*cli, "microcredential", "create", "--issuer", "load", "--from", str(definition)], env=env, check=True, capture_output=True, text=True).stdout.strip()
+    mc = subprocess.run(
+        [*cli, "microcredential", "create", "--issuer", "load", "--from", str(definition)],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     out = data_dir / "award.json"
-    subprocess.run([*cli, "award", "--microcredential", mc, "--email", "ada@example.org", "--out", str(out)], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [*cli, "award", "--microcredential", mc, "--email", "ada@example.org", "--out", str(out)],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     return env, out.read_bytes()
 
 
@@ -68,7 +84,12 @@ def _client(body: bytes, stop_at: float, max_requests: int, latencies: list[floa
 def measure(seconds: float = 10.0, clients: int = 8, workers: int = 2) -> dict[str, Any]:
     data_dir = Path(tempfile.mkdtemp())
     env, body = _prepare(data_dir)
-    server = subprocess.Popen([sys.executable, "-m", "microcred.cli.app", "serve", "--port", str(PORT), "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "microcred.cli.app", "serve", "--port", str(PORT), "--workers", str(workers)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         _wait_for(PORT)
         warm: list[float] = []
@@ -76,7 +97,9 @@ def measure(seconds: float = 10.0, clients: int = 8, workers: int = 2) -> dict[s
         latencies: list[float] = []
         failures: list[str] = []
         stop_at = time.perf_counter() + seconds
-        threads = [threading.Thread(target=_client, args=(body, stop_at, 100_000, latencies, failures)) for _ in range(clients)]
+        threads = [
+            threading.Thread(target=_client, args=(body, stop_at, 100_000, latencies, failures)) for _ in range(clients)
+        ]
         start = time.perf_counter()
         for thread in threads:
             thread.start()

@@ -270,7 +270,9 @@ def test_a_database_behind_the_code_is_refused(platform: bootstrap.Platform, set
         bootstrap.build_platform(settings, clock)
 
 
-def test_a_key_that_does_not_match_the_did_document_stores_nothing(platform: bootstrap.Platform, issuer: Any, microcredential: Any) -> None:
+def test_a_key_that_does_not_match_the_did_document_stores_nothing(
+    platform: bootstrap.Platform, issuer: Any, microcredential: Any
+) -> None:
     with platform.runtime.db.transaction() as repo:
         (key,) = repo.keys(issuer.id)
         key.public_key = bytes(31) + b"\x09"  # the published key no longer matches the sealed secret

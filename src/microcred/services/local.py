@@ -7,6 +7,7 @@ status lists here, without any network.
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from typing import Any
 
 from microcred.errors import InputError
@@ -18,11 +19,30 @@ _DID_DOC = re.compile(r"^/issuers/(?P<slug>[a-z0-9-]+)/did\.json$")
 
 
 class LocalDocuments:
+    """DID documents are kept for a few seconds; status lists are always read fresh
+    (their signed form is cached by AwardService until their bits change)."""
+
+    TTL = timedelta(seconds=5)
+
     def __init__(self, runtime: Runtime, awards: AwardService) -> None:
         self.runtime = runtime
         self.awards = awards
+        self._cache: dict[str, tuple[datetime, Any]] = {}
 
     def find(self, url: str) -> Any | None:
+        if not url.startswith("did:") and "/status/" in url:
+            return self._find(url)
+        now = self.runtime.clock.now()
+        hit = self._cache.get(url)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        found = self._find(url)
+        if len(self._cache) > 1024:
+            self._cache.clear()
+        self._cache[url] = (now + self.TTL, found)
+        return found
+
+    def _find(self, url: str) -> Any | None:
         if url.startswith("did:web:"):
             return self._did(lambda repo: repo.issuer_by_did(url))
         if not url.startswith(self.runtime.base_url + "/"):

@@ -15,7 +15,7 @@ from typing import Any
 
 from microcred.clock import Clock
 from microcred.errors import InputError, JsonLdError, MicrocredError, ResolutionError
-from microcred.standards import baking, jose, safejson, schema
+from microcred.standards import baking, jcs, jose, safejson, schema
 from microcred.standards.dates import parse_datetime
 from microcred.standards.di import DataIntegrity, ProofOutcome
 from microcred.standards.dids import Resolver, authorizes
@@ -122,6 +122,7 @@ class Verifier:
         self.clock = clock
         self.jsonld = jsonld or JsonLdProcessor(loader)
         self.integrity = DataIntegrity(self.jsonld)
+        self._lists: dict[bytes, tuple[datetime, datetime]] = {}
 
     def verify(
         self, data: bytes | str | dict[str, Any], *, at: datetime | None = None, check_proof: bool = True
@@ -322,13 +323,31 @@ class Verifier:
         except ResolutionError as exc:
             report.add(code, WARNING, f"status not checked: {exc.message}")
             return
-        nested = Report()
-        self._run(nested, list_credential, at, True, depth + 1)
-        if not nested.verified:
-            failures = "; ".join(c.message for c in nested.checks if c.status == FAILED)
+        failures = self._status_list_failures(list_credential, at, depth)
+        if failures is not None:
             report.add(code, FAILED, f"the status list {entry.list_url} does not verify: {failures}")
             return
         self._read_bit(report, credential, list_credential, entry, code)
+
+    def _status_list_failures(self, list_credential: Any, at: datetime, depth: int) -> str | None:
+        """Why the status list credential fails verification, or None. Remembered per exact
+        content for as long as its validity dates allow: every credential on a list shares it."""
+        try:
+            digest = hashlib.sha256(jcs.canonicalize(list_credential)).digest()
+        except InputError:
+            digest = b""
+        hit = self._lists.get(digest) if digest else None
+        if hit is not None and hit[0] <= at < hit[1]:
+            return None
+        nested = Report()
+        self._run(nested, list_credential, at, True, depth + 1)
+        if not nested.verified:
+            return "; ".join(c.message for c in nested.checks if c.status == FAILED)
+        if digest:
+            if len(self._lists) > 256:
+                self._lists.clear()
+            self._lists[digest] = _validity_window(list_credential, at)
+        return None
 
     def _read_bit(
         self, report: Report, credential: dict[str, Any], list_credential: Any, entry: Any, code: str
@@ -398,6 +417,21 @@ class Verifier:
 
 def _expired(outcome: ProofOutcome) -> ProofOutcome:
     return ProofOutcome(False, f"the proof expired on {outcome.proof['expires']}", outcome.proof, outcome.method)
+
+
+def _validity_window(credential: Any, at: datetime) -> tuple[datetime, datetime]:
+    """[validFrom, validUntil) of a verified credential (open ends become `at` and a day on)."""
+    from datetime import timedelta
+
+    start, end = at, at + timedelta(days=1)
+    try:
+        if credential.get("validFrom"):
+            start = min(parse_datetime(credential["validFrom"]), at)
+        if credential.get("validUntil"):
+            end = min(parse_datetime(credential["validUntil"]), end)
+    except InputError:
+        return at, at
+    return start, end
 
 
 def _read_input(data: Any) -> _Input:
