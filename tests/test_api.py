@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -201,8 +202,14 @@ def test_bulk_job_over_the_api(client: TestClient, tokens: dict[str, str], micro
         files={"file": ("cohort.csv", rows.encode(), "text/csv")},
         headers=_auth(tokens["issuer_staff"]),
     )
-    assert response.status_code == 201, response.text
-    job = response.json()
-    assert (job["state"], job["issued"], job["failed"]) == ("finished", 2, 1)
+    assert response.status_code == 202, response.text
+    started = response.json()
+    assert started["state"] in ("running", "finished") and started["url"] == f"/api/v1/bulk-jobs/{started['id']}"
+    deadline = time.monotonic() + 60
+    job = started
+    while job["state"] == "running" and time.monotonic() < deadline:
+        time.sleep(0.05)
+        job = client.get(started["url"], headers=_auth(tokens["issuer_staff"])).json()
+    assert (job["state"], job["issued"], job["failed"], job["total"]) == ("finished", 2, 1, 3)
     assert job["errors"][0]["line"] == 3 and "email" in job["errors"][0]["reason"]
-    assert client.get(f"/api/v1/bulk-jobs/{job['id']}", headers=_auth(tokens["issuer_staff"])).json()["issued"] == 2
+    _problem(client.get(started["url"], headers=_auth(tokens["other_admin"])), 404, "not_found")

@@ -250,19 +250,22 @@ def _admin_routes(app: FastAPI, platform: bootstrap.Platform) -> None:
         awards = platform.awards.list_awards(email=who.email, limit=1000)
         return {"items": [_award_json(platform, a, full=True) for a in awards]}
 
-    @app.post("/api/v1/bulk-jobs", status_code=201, tags=["awards"])
+    @app.post("/api/v1/bulk-jobs", status_code=202, tags=["awards"])
     async def bulk(file: UploadFile, who: Auth, microcredential: str | None = None) -> dict[str, Any]:
+        """Start a bulk job from an uploaded CSV or JSONL file; poll its progress at the returned URL."""
         _require(who, "issuer_admin", "issuer_staff")
         if microcredential:
             _microcredential_in_scope(platform, who, microcredential)
         target = await _save_upload(platform, file)
-        result = platform.bulk.run(target, microcredential=microcredential, workers=1, actor=who.email)
-        return _job_json(platform, result.job_id)
+        job_id = platform.bulk.start(
+            target, microcredential=microcredential, actor=who.email, organisation_id=who.organisation_id
+        )
+        return {**_job_json(platform, job_id, who), "url": f"/api/v1/bulk-jobs/{job_id}"}
 
     @app.get("/api/v1/bulk-jobs/{job_id}", tags=["awards"])
     def bulk_status(job_id: str, who: Auth) -> dict[str, Any]:
         _require(who, "issuer_admin", "issuer_staff")
-        return _job_json(platform, job_id)
+        return _job_json(platform, job_id, who)
 
     @app.get("/api/v1/audit", tags=["audit"])
     def audit(who: Auth, limit: int = 100) -> dict[str, Any]:
@@ -345,10 +348,10 @@ def _award_json(platform: bootstrap.Platform, award: Any, *, full: bool = False)
     return out
 
 
-def _job_json(platform: bootstrap.Platform, job_id: str) -> dict[str, Any]:
+def _job_json(platform: bootstrap.Platform, job_id: str, who: Principal) -> dict[str, Any]:
     with platform.runtime.db.read() as repo:
         job = repo.bulk_job(job_id)
-        if job is None:
+        if job is None or not who.may_see(job.organisation_id):
             raise NotFound(f"no bulk job {job_id!r}")
         errors_ = [{"line": e.line, "reason": e.reason, "row": e.row} for e in repo.bulk_errors(job_id)]
         return {

@@ -324,18 +324,32 @@ def token_create(
     emit(as_json, {"token": token.token, "prefix": token.prefix, "role": token.role}, token.token)
 
 
+@token_app.command("revoke")
+def token_revoke(
+    prefix: Annotated[str, typer.Argument(help="The token's first 12 characters (mct_...).")], as_json: JsonOpt = False
+) -> None:
+    """Revoke an API token."""
+    platform().accounts.revoke_token(prefix)
+    emit(as_json, {"prefix": prefix, "revoked": True}, f"{prefix}: revoked")
+
+
 def serve(
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
     workers: Annotated[int, typer.Option("--workers", min=1, max=64)] = 1,
+    access_log: Annotated[
+        bool,
+        typer.Option("--access-log/--no-access-log", help="Log every request (off: a proxy in front usually does)."),
+    ] = False,
 ) -> None:
     """Serve the REST API, DID documents, status lists and credentials."""
     import uvicorn
 
     platform().close()  # fail fast on a missing data directory or an outdated database
     uvicorn.run(
-        "microcred.api.server:app_factory", factory=True, host=host, port=port, workers=workers, log_level="info"
-    )
+        "microcred.api.server:app_factory",
+        factory=True, host=host, port=port, workers=workers, log_level="info", access_log=access_log,
+    )  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:

@@ -97,6 +97,7 @@ class AwardService:
         self.jsonld = jsonld
         self.integrity = DataIntegrity(jsonld)
         self._signed_lists: dict[int, tuple[Any, datetime, dict[str, Any]]] = {}
+        self.status_changes = 0  # bumped whenever this process changes a status bit
 
     # -- awarding ------------------------------------------------------------
     def award(self, request: AwardRequest, actor: str = "cli") -> AwardOutcome:
@@ -410,6 +411,7 @@ class AwardService:
             bits.set(entry.index, value)
             status_list.bits = bytes(bits.bits)
             status_list.updated_at = self.runtime.clock.now()
+            self.status_changes += 1
             return
         raise Conflict(f"award {award.id} has no {purpose} status entry")
 

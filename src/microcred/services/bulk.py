@@ -166,6 +166,42 @@ class BulkService:
         self.runtime = runtime
         self.awards = awards
 
+    def start(
+        self, path: Path, *, microcredential: str | None = None, actor: str = "api", organisation_id: int | None = None
+    ) -> str:
+        """Run a job in a background thread (for the API); its progress is in the job record."""
+        import threading
+
+        ready = threading.Event()
+        job: list[str] = []
+
+        def announce(progress: BulkProgress) -> None:
+            if not job:
+                job.append(progress.job_id)
+                ready.set()
+
+        def work() -> None:
+            try:
+                self.run(
+                    path,
+                    microcredential=microcredential,
+                    workers=1,
+                    on_progress=announce,
+                    on_start=announce,
+                    actor=actor,
+                    organisation_id=organisation_id,
+                )
+            except MicrocredError:
+                pass  # recorded in the job: state "failed" with the message
+            finally:
+                ready.set()
+
+        threading.Thread(target=work, name="bulk-job", daemon=True).start()
+        ready.wait(timeout=30)
+        if not job:
+            raise UsageError(f"the bulk job for {path.name} could not start")
+        return job[0]
+
     def run(
         self,
         path: Path,
@@ -175,11 +211,15 @@ class BulkService:
         workers: int | None = None,
         batch_size: int = BATCH,
         on_progress: Callable[[BulkProgress], None] | None = None,
+        on_start: Callable[[BulkProgress], None] | None = None,
         actor: str = "cli",
+        organisation_id: int | None = None,
     ) -> BulkProgress:
         if not path.is_file():
             raise UsageError(f"cannot read {path}")
-        progress = BulkProgress(self._start_job(path, actor), count_rows(path))
+        progress = BulkProgress(self._start_job(path, actor, organisation_id), count_rows(path))
+        if on_start:
+            on_start(progress)
         workers = workers or os.cpu_count() or 1
         with _ErrorsFile(errors_path) as errors_file:
             try:
@@ -284,13 +324,13 @@ class BulkService:
                 yield from zip(chunk, future.result(), strict=True)
 
     # -- job records -----------------------------------------------------------
-    def _start_job(self, path: Path, actor: str) -> str:
+    def _start_job(self, path: Path, actor: str, organisation_id: int | None) -> str:
         job_id = str(uuid.uuid4())
         with self.runtime.db.transaction() as repo:
             repo.add(
                 models.BulkJob(
                     id=job_id,
-                    organisation_id=None,
+                    organisation_id=organisation_id,
                     source=path.name[:500],
                     state="running",
                     total=None,

@@ -19,27 +19,25 @@ _DID_DOC = re.compile(r"^/issuers/(?P<slug>[a-z0-9-]+)/did\.json$")
 
 
 class LocalDocuments:
-    """DID documents are kept for a few seconds; status lists are always read fresh
-    (their signed form is cached by AwardService until their bits change)."""
+    """Answers are kept for a few seconds, and status lists are re-read at once after this
+    process changes one: a revocation shows immediately here and within seconds elsewhere."""
 
     TTL = timedelta(seconds=5)
 
     def __init__(self, runtime: Runtime, awards: AwardService) -> None:
         self.runtime = runtime
         self.awards = awards
-        self._cache: dict[str, tuple[datetime, Any]] = {}
+        self._cache: dict[str, tuple[datetime, int, Any]] = {}
 
     def find(self, url: str) -> Any | None:
-        if not url.startswith("did:") and "/status/" in url:
-            return self._find(url)
         now = self.runtime.clock.now()
         hit = self._cache.get(url)
-        if hit is not None and hit[0] > now:
-            return hit[1]
+        if hit is not None and hit[0] > now and hit[1] == self.awards.status_changes:
+            return hit[2]
         found = self._find(url)
         if len(self._cache) > 1024:
             self._cache.clear()
-        self._cache[url] = (now + self.TTL, found)
+        self._cache[url] = (now + self.TTL, self.awards.status_changes, found)
         return found
 
     def _find(self, url: str) -> Any | None:

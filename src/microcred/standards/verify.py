@@ -15,7 +15,7 @@ from typing import Any
 
 from microcred.clock import Clock
 from microcred.errors import InputError, JsonLdError, MicrocredError, ResolutionError
-from microcred.standards import baking, jcs, jose, safejson, schema
+from microcred.standards import baking, jose, safejson, schema
 from microcred.standards.dates import parse_datetime
 from microcred.standards.di import DataIntegrity, ProofOutcome
 from microcred.standards.dids import Resolver, authorizes
@@ -122,7 +122,7 @@ class Verifier:
         self.clock = clock
         self.jsonld = jsonld or JsonLdProcessor(loader)
         self.integrity = DataIntegrity(self.jsonld)
-        self._lists: dict[bytes, tuple[datetime, datetime]] = {}
+        self._lists: dict[int, tuple[Any, datetime, datetime]] = {}
 
     def verify(
         self, data: bytes | str | dict[str, Any], *, at: datetime | None = None, check_proof: bool = True
@@ -330,23 +330,22 @@ class Verifier:
         self._read_bit(report, credential, list_credential, entry, code)
 
     def _status_list_failures(self, list_credential: Any, at: datetime, depth: int) -> str | None:
-        """Why the status list credential fails verification, or None. Remembered per exact
-        content for as long as its validity dates allow: every credential on a list shares it."""
-        try:
-            digest = hashlib.sha256(jcs.canonicalize(list_credential)).digest()
-        except InputError:
-            digest = b""
-        hit = self._lists.get(digest) if digest else None
-        if hit is not None and hit[0] <= at < hit[1]:
+        """Why the status list credential fails verification, or None.
+
+        A verified list is remembered (the very object, for its validity window):
+        resolvers hand out the same object until the list changes, and every
+        credential on a list shares it.
+        """
+        hit = self._lists.get(id(list_credential))
+        if hit is not None and hit[0] is list_credential and hit[1] <= at < hit[2]:
             return None
         nested = Report()
         self._run(nested, list_credential, at, True, depth + 1)
         if not nested.verified:
             return "; ".join(c.message for c in nested.checks if c.status == FAILED)
-        if digest:
-            if len(self._lists) > 256:
-                self._lists.clear()
-            self._lists[digest] = _validity_window(list_credential, at)
+        if len(self._lists) > 256:
+            self._lists.clear()
+        self._lists[id(list_credential)] = (list_credential, *_validity_window(list_credential, at))
         return None
 
     def _read_bit(
