@@ -180,6 +180,7 @@ def test_key_rotation_keeps_old_credentials_verifying(
     platform: bootstrap.Platform, microcredential: Any, local_verifier: Any
 ) -> None:
     before = platform.awards.award(AwardRequest(microcredential.id, "ada@example.org"))
+    assert local_verifier.verify(before.credential).verified  # the DID document is now cached
     assert platform.issuers.rotate_key("tu-example") == "key-2"
     after = platform.awards.award(AwardRequest(microcredential.id, "grace@example.org"))
     assert after.credential["proof"][0]["verificationMethod"].endswith("#key-2")

@@ -97,7 +97,6 @@ class AwardService:
         self.jsonld = jsonld
         self.integrity = DataIntegrity(jsonld)
         self._signed_lists: dict[int, tuple[Any, datetime, dict[str, Any]]] = {}
-        self.status_changes = 0  # bumped whenever this process changes a status bit
 
     # -- awarding ------------------------------------------------------------
     def award(self, request: AwardRequest, actor: str = "cli") -> AwardOutcome:
@@ -118,9 +117,7 @@ class AwardService:
             self.store(repo, prepared, signed, actor)
         return AwardOutcome(prepared.award_id, self.credential_url(prepared.award_id), True, signed)
 
-    def prepare(
-        self, repo: Repository, request: AwardRequest, seen: set[str] | None = None
-    ) -> PendingAward | AwardOutcome:
+    def prepare(self, repo: Repository, request: AwardRequest) -> PendingAward | AwardOutcome:
         """Everything but the signature: the row key, status indexes and the unsigned credential."""
         (result,) = self.prepare_many(repo, [request])
         if isinstance(result, InputError):
@@ -411,7 +408,7 @@ class AwardService:
             bits.set(entry.index, value)
             status_list.bits = bytes(bits.bits)
             status_list.updated_at = self.runtime.clock.now()
-            self.status_changes += 1
+            self.runtime.changes.bump()
             return
         raise Conflict(f"award {award.id} has no {purpose} status entry")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,6 +33,16 @@ class Conflict(InputError):
     code = "conflict"
 
 
+class Changes:
+    """Counts status and key changes made by this process, so its caches can drop stale answers."""
+
+    def __init__(self) -> None:
+        self.value = 0
+
+    def bump(self) -> None:
+        self.value += 1
+
+
 @dataclass(frozen=True, slots=True)
 class Runtime:
     """What every platform service needs: sessions, time, keys and the public address."""
@@ -41,6 +51,7 @@ class Runtime:
     clock: Clock
     vault: KeyVault
     base_url: str
+    changes: Changes = field(default_factory=Changes)
 
     def audit(
         self, repo: Repository, actor: str, action: str, organisation_id: int | None, subject: str | None, **detail: Any
@@ -127,6 +138,7 @@ class IssuerService:
             repo.retire_keys(issuer.id, self.runtime.clock.now())
             key_id = self._add_key(repo, issuer)
             self.runtime.audit(repo, actor, "key.rotate", issuer.organisation_id, slug, key_id=key_id)
+        self.runtime.changes.bump()
         return key_id
 
     def list(self) -> list[models.Issuer]:

@@ -19,8 +19,8 @@ _DID_DOC = re.compile(r"^/issuers/(?P<slug>[a-z0-9-]+)/did\.json$")
 
 
 class LocalDocuments:
-    """Answers are kept for a few seconds, and status lists are re-read at once after this
-    process changes one: a revocation shows immediately here and within seconds elsewhere."""
+    """Answers are kept for a few seconds, and re-read at once after this process changes a
+    status or a key: a revocation or rotation shows immediately here and within seconds elsewhere."""
 
     TTL = timedelta(seconds=5)
 
@@ -32,12 +32,12 @@ class LocalDocuments:
     def find(self, url: str) -> Any | None:
         now = self.runtime.clock.now()
         hit = self._cache.get(url)
-        if hit is not None and hit[0] > now and hit[1] == self.awards.status_changes:
+        if hit is not None and hit[0] > now and hit[1] == self.runtime.changes.value:
             return hit[2]
         found = self._find(url)
         if len(self._cache) > 1024:
             self._cache.clear()
-        self._cache[url] = (now + self.TTL, self.awards.status_changes, found)
+        self._cache[url] = (now + self.TTL, self.runtime.changes.value, found)
         return found
 
     def _find(self, url: str) -> Any | None:
