@@ -213,3 +213,54 @@ def test_bulk_job_over_the_api(client: TestClient, tokens: dict[str, str], micro
     assert (job["state"], job["issued"], job["failed"], job["total"]) == ("finished", 2, 1, 3)
     assert job["errors"][0]["line"] == 3 and "email" in job["errors"][0]["reason"]
     _problem(client.get(started["url"], headers=_auth(tokens["other_admin"])), 404, "not_found")
+
+
+def test_platform_did_is_served_and_resolves_locally(client: TestClient, platform: bootstrap.Platform) -> None:
+    document = client.get("/.well-known/did.json").json()
+    assert document["id"] == "did:web:microcred.example" == platform.runtime.platform_did
+    assert document["verificationMethod"][0]["publicKeyMultibase"].startswith("z6Mk")
+    assert platform.local.find("did:web:microcred.example") == document
+
+
+def test_badge_image_upload_is_checked_stored_and_used_by_later_awards(
+    client: TestClient, platform: bootstrap.Platform, tokens: dict[str, str], microcredential: Any
+) -> None:
+    staff = _auth(tokens["issuer_staff"])
+    url = f"/api/v1/microcredentials/{microcredential.id}/image"
+    png = solid_png(16, 16, (10, 80, 160))
+    response = client.put(url, files={"file": ("badge.png", png, "image/png")}, headers=staff)
+    assert response.status_code == 200 and response.json()["media_type"] == "image/png"
+    served = client.get(f"/microcredentials/{microcredential.id}/image")
+    assert served.content == png and served.headers["content-type"] == "image/png"
+    assert "default-src 'none'" in served.headers["content-security-policy"]
+    award = platform.awards.award(AwardRequest(microcredential.id, "ada@example.org")).credential
+    assert award["credentialSubject"]["achievement"]["image"]["id"].endswith(
+        f"/microcredentials/{microcredential.id}/image"
+    )
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><rect width="8" height="8"/></svg>'
+    assert (
+        client.put(url, files={"file": ("b.svg", svg, "image/svg+xml")}, headers=staff).json()["media_type"]
+        == "image/svg+xml"
+    )
+    for bad in (
+        b"\xff\xd8\xff\xe0 jpeg",
+        b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+        b'<!DOCTYPE svg [<!ENTITY a "b">]><svg xmlns="http://www.w3.org/2000/svg">&a;</svg>',
+        png[:40],
+        b"x" * (3 * 1024 * 1024),
+    ):
+        _problem(client.put(url, files={"file": ("x", bad, "application/octet-stream")}, headers=staff), 422, "input")
+    _problem(
+        client.put(url, files={"file": ("b.png", png, "image/png")}, headers=_auth(tokens["other_admin"])),
+        404,
+        "not_found",
+    )
+
+
+def test_parent_organisation_is_carried_in_the_issuer_profile(platform: bootstrap.Platform, issuer: Any) -> None:
+    from microcred.services.issuing import parse_definition
+
+    child = platform.issuers.create(name="Faculty of Science", slug="tu-science", country="NL", parent=issuer.slug)
+    mc = platform.catalog.create(child.slug, parse_definition(COMPLETE))
+    credential = platform.awards.award(AwardRequest(mc.id, "ada@example.org")).credential
+    assert credential["issuer"]["parentOrg"] == {"id": issuer.did, "type": ["Profile"], "name": issuer.name}

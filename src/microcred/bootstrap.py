@@ -13,7 +13,7 @@ from microcred.services.accounts import AccountService
 from microcred.services.awarding import AwardService
 from microcred.services.bulk import BulkService
 from microcred.services.credentials import CredentialService
-from microcred.services.issuing import CatalogService, IssuerService, Runtime
+from microcred.services.issuing import CatalogService, IssuerService, PlatformService, Runtime
 from microcred.services.keys import KeyVault, load_or_create_kek
 from microcred.services.local import LocalDocuments
 from microcred.standards import safejson
@@ -61,6 +61,7 @@ class Platform:
     awards: AwardService
     bulk: BulkService
     accounts: AccountService
+    identity: PlatformService
     local: LocalDocuments
     jsonld: JsonLdProcessor
 
@@ -93,7 +94,10 @@ def build_platform(settings: Settings | None = None, clock: Clock | None = None,
     )
     jsonld = JsonLdProcessor(DocumentLoader())
     awards = AwardService(runtime, jsonld)
+    platform_identity = PlatformService(runtime)
+    if create:
+        platform_identity.ensure_key()
     return Platform(
-        settings, runtime, IssuerService(runtime), CatalogService(runtime), awards, BulkService(runtime, awards), AccountService(runtime),
-        LocalDocuments(runtime, awards), jsonld,
+        settings, runtime, IssuerService(runtime), CatalogService(runtime), awards, BulkService(runtime, awards), AccountService(runtime), platform_identity,
+        LocalDocuments(runtime, awards, platform_identity), jsonld,
     )  # fmt: skip

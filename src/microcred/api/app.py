@@ -59,6 +59,26 @@ def _require(principal: Principal, *roles: str) -> None:
 
 # -- public documents --------------------------------------------------------
 def _public_routes(app: FastAPI, platform: bootstrap.Platform) -> None:
+    @app.get("/.well-known/did.json", include_in_schema=False)
+    def platform_did() -> JSONResponse:
+        return JSONResponse(
+            platform.identity.did_document(),
+            media_type="application/did+ld+json",
+            headers={"Cache-Control": "public, max-age=300"},
+        )
+
+    @app.get("/microcredentials/{mc_id}/image", include_in_schema=False)
+    def badge_image(mc_id: str) -> Response:
+        media_type, data, digest = platform.catalog.image(mc_id)
+        # Served as an image, never as a document: an SVG cannot run script in our origin.
+        headers = {
+            "Cache-Control": "public, max-age=300",
+            "ETag": f'"{digest}"',
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+            "X-Content-Type-Options": "nosniff",
+        }
+        return Response(data, media_type=media_type, headers=headers)
+
     @app.get("/issuers/{slug}/did.json", include_in_schema=False)
     def issuer_did(slug: str) -> JSONResponse:
         with platform.runtime.db.read() as repo:
@@ -157,6 +177,7 @@ def _catalog_routes(app: FastAPI, platform: bootstrap.Platform) -> None:
             email=body.email,
             description=body.description,
             organisation=body.organisation,
+            parent=body.parent,
             actor=who.email,
         )
         return _issuer_json(issuer)
@@ -190,6 +211,20 @@ def _catalog_routes(app: FastAPI, platform: bootstrap.Platform) -> None:
         _microcredential_in_scope(platform, who, mc_id)
         entry = platform.catalog.update(mc_id, parse_definition(body), actor=who.email)
         return {"id": entry.id, "version": entry.version}
+
+    @app.put("/api/v1/microcredentials/{mc_id}/image", tags=["microcredentials"])
+    async def upload_image(mc_id: str, file: UploadFile, who: Auth) -> dict[str, Any]:
+        """Upload the badge image (PNG or SVG, at most 2 MB); later awards carry it."""
+        _require(who, "issuer_admin", "issuer_staff")
+        _microcredential_in_scope(platform, who, mc_id)
+        data = await file.read(2 * 1024 * 1024 + 1)
+        await file.close()
+        media_type = platform.catalog.set_image(mc_id, data, actor=who.email)
+        return {
+            "id": mc_id,
+            "media_type": media_type,
+            "url": f"{platform.runtime.base_url}/microcredentials/{mc_id}/image",
+        }
 
     @app.get("/api/v1/microcredentials/{mc_id}/lint", tags=["microcredentials"])
     def lint(mc_id: str, who: Auth) -> dict[str, Any]:

@@ -17,6 +17,7 @@ class IssuerIn(BaseModel):
     email: str | None = None
     description: str | None = None
     organisation: str | None = None
+    parent: str | None = None
 
 
 class MicrocredentialIn(BaseModel):

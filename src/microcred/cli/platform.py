@@ -91,11 +91,12 @@ def issuer_create(
     url: Annotated[str | None, typer.Option("--url")] = None,
     email: Annotated[str | None, typer.Option("--email")] = None,
     description: Annotated[str | None, typer.Option("--description")] = None,
+    parent: Annotated[str | None, typer.Option("--parent", help="Slug of the parent organisation's issuer.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Create an issuer with a did:web identity and an Ed25519 key."""
     issuer = platform().issuers.create(
-        name=name, slug=slug, country=country, url=url, email=email, description=description
+        name=name, slug=slug, country=country, url=url, email=email, description=description, parent=parent
     )
     emit(as_json, {"slug": issuer.slug, "did": issuer.did, "name": issuer.name}, f"{issuer.slug} {issuer.did}")
 
@@ -134,6 +135,23 @@ def microcredential_create(
     data = _definition_data(from_file, name, description, criteria, skill)
     entry = platform().catalog.create(issuer, parse_definition(data))
     emit(as_json, {"id": entry.id, "issuer": entry.issuer_slug, "version": entry.version}, entry.id)
+
+
+@microcredential_app.command("image")
+def microcredential_image(
+    microcredential_id: Annotated[str, typer.Argument()],
+    file: Annotated[Path, typer.Argument(help="A PNG or SVG, at most 2 MB.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Upload a microcredential's badge image; later awards carry it."""
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {file}: {exc.strerror}") from exc
+    media_type = platform().catalog.set_image(microcredential_id, data)
+    emit(
+        as_json, {"id": microcredential_id, "media_type": media_type}, f"{microcredential_id}: image set ({media_type})"
+    )
 
 
 def _definition_data(

@@ -177,7 +177,7 @@ class AwardService:
                     version,
                     issuer,
                     definition,
-                    self._wire(issuer, f"{mc.id}/v{version.version}", definition),
+                    self._wire(repo, issuer, mc.id, version.version, definition),
                 )
         except InputError as exc:
             return exc
@@ -302,20 +302,18 @@ class AwardService:
             return found
 
     def _wire(
-        self, issuer: models.Issuer, achievement_path: str, definition: MicrocredentialDefinition
+        self, repo: Repository, issuer: models.Issuer, mc_id: str, version: int, definition: MicrocredentialDefinition
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """The issuer Profile and Achievement, shared by every award of one microcredential version."""
-        profile = builder.issuer_profile(
-            issuer.did,
-            issuer.name,
-            issuer.country_code,
-            url=issuer.url,
-            email=issuer.email,
-            description=issuer.description,
-            image=issuer.image,
-        )
-        achievement_id = f"{self.runtime.base_url}/microcredentials/{achievement_path}"
-        return profile, builder.achievement(achievement_id, definition, profile)
+        profile = _profile(issuer)
+        parent = repo.issuer(issuer.parent_issuer_id) if issuer.parent_issuer_id else None
+        if parent is not None:
+            profile["parentOrg"] = {"id": parent.did, "type": ["Profile"], "name": parent.name}
+        achievement_id = f"{self.runtime.base_url}/microcredentials/{mc_id}/v{version}"
+        achievement = builder.achievement(achievement_id, definition, profile)
+        if "image" not in achievement and repo.image(mc_id) is not None:
+            achievement["image"] = {"id": f"{self.runtime.base_url}/microcredentials/{mc_id}/image", "type": "Image"}
+        return profile, achievement
 
     def _credential(
         self,
@@ -454,6 +452,13 @@ class AwardService:
                 offset=offset,
                 organisation_id=organisation_id,
             )
+
+
+def _profile(issuer: models.Issuer) -> dict[str, Any]:
+    return builder.issuer_profile(
+        issuer.did, issuer.name, issuer.country_code,
+        url=issuer.url, email=issuer.email, description=issuer.description, image=issuer.image,
+    )  # fmt: skip
 
 
 def sign_and_check(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import uuid
@@ -59,10 +60,16 @@ class Runtime:
         repo.audit(self.clock.now(), actor, action, organisation_id, subject, detail)
 
     def did_for(self, slug: str) -> str:
+        return did_web_for(*self._did_parts(), "issuers", slug)
+
+    @property
+    def platform_did(self) -> str:
+        """The installation's own did:web, served at /.well-known/did.json."""
+        return did_web_for(*self._did_parts())
+
+    def _did_parts(self) -> list[str]:
         parts = urlsplit(self.base_url)
-        host = parts.netloc
-        path = [p for p in parts.path.split("/") if p]
-        return did_web_for(host, *path, "issuers", slug)
+        return [parts.netloc, *(p for p in parts.path.split("/") if p)]
 
 
 def get_issuer(repo: Repository, slug: str) -> models.Issuer:
@@ -94,6 +101,7 @@ class IssuerService:
         description: str | None = None,
         image: str | None = None,
         organisation: str | None = None,
+        parent: str | None = None,
         actor: str = "cli",
     ) -> models.Issuer:
         _check_issuer_fields(name, slug, country, url)
@@ -101,13 +109,15 @@ class IssuerService:
         with self.runtime.db.transaction() as repo:
             if repo.issuer_by_slug(slug) is not None:
                 raise Conflict(f"an issuer with slug {slug!r} already exists")
+            parent_issuer = get_issuer(repo, parent) if parent else None
             org = repo.organisation_by_slug(organisation or slug) or repo.add(
                 models.Organisation(slug=organisation or slug, name=name.strip(), created_at=now)
             )
             issuer = models.Issuer(
                 organisation_id=org.id, slug=slug, did=self.runtime.did_for(slug), name=name.strip(), url=url,
                 email=email, description=description, image=image, country_code=country.upper(),
-                default_suite="eddsa-rdfc-2022", created_at=now,
+                default_suite="eddsa-rdfc-2022", parent_issuer_id=parent_issuer.id if parent_issuer else None,
+                created_at=now,
             )  # fmt: skip
             repo.add(issuer)
             key_id = self._add_key(repo, issuer)
@@ -146,9 +156,63 @@ class IssuerService:
             return repo.issuers()
 
 
+class PlatformService:
+    """The installation's own did:web identity and keys."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def ensure_key(self) -> None:
+        with self.runtime.db.transaction() as repo:
+            if repo.platform_keys():
+                return
+            pair = Ed25519KeyPair.generate()
+            did = self.runtime.platform_did
+            repo.add(
+                models.PlatformKey(
+                    key_id="key-1",
+                    public_key=pair.public_bytes,
+                    encrypted_secret=self.runtime.vault.seal(pair, f"{did}#key-1"),
+                    active=True,
+                    created_at=self.runtime.clock.now(),
+                )
+            )
+            self.runtime.audit(repo, "init", "key.create", None, "platform", key_id="key-1")
+
+    def did_document(self) -> dict[str, Any]:
+        with self.runtime.db.read() as repo:
+            keys = repo.platform_keys()
+        return did_web_document(self.runtime.platform_did, [(k.key_id, k.public_key) for k in keys])
+
+
 def did_document(repo: Repository, issuer: models.Issuer) -> dict[str, Any]:
     """Every key the issuer ever had stays listed, so old credentials still verify."""
     return did_web_document(issuer.did, [(row.key_id, row.public_key) for row in repo.keys(issuer.id)])
+
+
+MAX_IMAGE = 2 * 1024 * 1024
+
+
+def _image_type(data: bytes) -> str:
+    """image/png or image/svg+xml for a safe, well-formed image; InputError otherwise."""
+    from microcred.errors import BakingError
+    from microcred.standards import baking
+
+    if len(data) > MAX_IMAGE:
+        raise InputError("badge images are limited to 2 MB")
+    if baking.is_png(data):
+        try:
+            baking.png_chunks(data)
+        except BakingError as exc:
+            raise InputError(f"not a usable PNG: {exc.message}") from exc
+        return "image/png"
+    if baking.is_svg(data):
+        try:
+            baking.check_svg(data)
+        except BakingError as exc:
+            raise InputError(f"not a usable SVG: {exc.message}") from exc
+        return "image/svg+xml"
+    raise InputError("badge images must be PNG or SVG")
 
 
 def _check_issuer_fields(name: str, slug: str, country: str, url: str | None) -> None:
@@ -225,6 +289,42 @@ class CatalogService:
             return CatalogEntry(
                 mc_id, issuer.slug, mc.current_version, parse_definition(json.loads(version.definition))
             )
+
+    def set_image(self, mc_id: str, data: bytes, actor: str = "cli") -> str:
+        """Store an uploaded PNG or SVG badge image; returns its media type."""
+        media_type = _image_type(data)
+        with self.runtime.db.transaction() as repo:
+            _mc, _version, issuer = current_version(repo, mc_id, lock=True)
+            row = repo.image(mc_id)
+            digest = hashlib.sha256(data).hexdigest()
+            if row is None:
+                repo.add(
+                    models.Image(
+                        microcredential_id=mc_id,
+                        media_type=media_type,
+                        data=data,
+                        sha256=digest,
+                        updated_at=self.runtime.clock.now(),
+                    )
+                )
+            else:
+                row.media_type, row.data, row.sha256, row.updated_at = (
+                    media_type,
+                    data,
+                    digest,
+                    self.runtime.clock.now(),
+                )
+            self.runtime.audit(
+                repo, actor, "microcredential.image", issuer.organisation_id, mc_id, sha256=digest, bytes=len(data)
+            )
+        return media_type
+
+    def image(self, mc_id: str) -> tuple[str, bytes, str]:
+        with self.runtime.db.read() as repo:
+            row = repo.image(mc_id)
+            if row is None:
+                raise NotFound(f"microcredential {mc_id!r} has no uploaded image")
+            return row.media_type, row.data, row.sha256
 
     def lint(self, mc_id: str) -> list[str]:
         with self.runtime.db.read() as repo:

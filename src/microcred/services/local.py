@@ -12,7 +12,7 @@ from typing import Any
 
 from microcred.errors import InputError
 from microcred.services.awarding import AwardService
-from microcred.services.issuing import Runtime, did_document
+from microcred.services.issuing import PlatformService, Runtime, did_document
 
 _STATUS = re.compile(r"^/status/(?P<slug>[a-z0-9-]+)/(?P<purpose>revocation|suspension)/(?P<seq>[0-9]{1,6})$")
 _DID_DOC = re.compile(r"^/issuers/(?P<slug>[a-z0-9-]+)/did\.json$")
@@ -24,9 +24,10 @@ class LocalDocuments:
 
     TTL = timedelta(seconds=5)
 
-    def __init__(self, runtime: Runtime, awards: AwardService) -> None:
+    def __init__(self, runtime: Runtime, awards: AwardService, platform: PlatformService) -> None:
         self.runtime = runtime
         self.awards = awards
+        self.platform = platform
         self._cache: dict[str, tuple[datetime, int, Any]] = {}
 
     def find(self, url: str) -> Any | None:
@@ -41,6 +42,8 @@ class LocalDocuments:
         return found
 
     def _find(self, url: str) -> Any | None:
+        if url in (self.runtime.platform_did, f"{self.runtime.base_url}/.well-known/did.json"):
+            return self.platform.did_document()
         if url.startswith("did:web:"):
             return self._did(lambda repo: repo.issuer_by_did(url))
         if not url.startswith(self.runtime.base_url + "/"):

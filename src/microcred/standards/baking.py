@@ -58,6 +58,30 @@ def _chunks(data: bytes) -> list[tuple[bytes, bytes, int]]:
     return chunks
 
 
+def png_chunks(data: bytes) -> list[tuple[bytes, bytes, int]]:
+    """The chunks of a PNG (kind, body, offset), checked for structure and CRCs."""
+    chunks = _chunks(data)
+    if not chunks or chunks[0][0] != b"IHDR" or chunks[-1][0] != b"IEND":
+        raise BakingError("the PNG lacks its IHDR or IEND chunk")
+    return chunks
+
+
+def check_svg(data: bytes) -> None:
+    """A well-formed SVG without DTDs or entities (so no expansion attack can be stored)."""
+    if len(data) > MAX_IMAGE_BYTES:
+        raise BakingError("the image is too large")
+    if _DTD.search(data):
+        raise BakingError("SVG documents with a DTD or entity declarations are refused")
+    try:
+        root = ElementTree.fromstring(data)  # noqa: S314 - DTDs refused above
+    except ElementTree.ParseError as exc:
+        raise BakingError(f"the SVG is not well-formed XML: {exc}") from exc
+    if not root.tag.endswith("svg"):
+        raise BakingError("the document is not an SVG")
+    if re.search(rb"<script|\son[a-z]+\s*=", data, re.IGNORECASE):
+        raise BakingError("SVG images with scripts or event handlers are refused")
+
+
 def read_png(data: bytes) -> str:
     """The credential text baked into a PNG."""
     found = [body for kind, body, _ in _chunks(data) if kind == b"iTXt" and body.split(b"\0", 1)[0] == KEYWORD]

@@ -210,3 +210,26 @@ class BulkJobError(Base):
     line: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     reason: Mapped[str] = mapped_column(Text)
     row: Mapped[str] = mapped_column(Text)
+
+
+class PlatformKey(Base):
+    """Keys of the installation's own did:web (served at /.well-known/did.json)."""
+
+    __tablename__ = "platform_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(64), unique=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    encrypted_secret: Mapped[bytes] = mapped_column(LargeBinary(128))
+    active: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Image(Base):
+    """Uploaded badge images (PNG or SVG), served at /microcredentials/{id}/image."""
+
+    __tablename__ = "images"
+    microcredential_id: Mapped[str] = mapped_column(ForeignKey("microcredentials.id"), primary_key=True)
+    media_type: Mapped[str] = mapped_column(String(32))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())

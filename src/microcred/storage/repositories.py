@@ -121,6 +121,12 @@ class Repository:
     def issuers(self) -> list[models.Issuer]:
         return list(self.session.scalars(select(models.Issuer).order_by(models.Issuer.slug)))
 
+    def platform_keys(self) -> list[models.PlatformKey]:
+        return list(self.session.scalars(select(models.PlatformKey).order_by(models.PlatformKey.id)))
+
+    def image(self, microcredential_id: str) -> models.Image | None:
+        return self.session.get(models.Image, microcredential_id)
+
     def keys(self, issuer_id: int) -> list[models.IssuerKey]:
         return list(
             self.session.scalars(
