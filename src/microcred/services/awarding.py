@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from microcred.clock import Clock
 from microcred.domain.microcredentials import MicrocredentialDefinition
-from microcred.errors import InputError, SigningError
+from microcred.errors import InputError
 from microcred.services import builder
 from microcred.services.issuing import (
     Conflict,
@@ -30,12 +29,11 @@ from microcred.services.issuing import (
     did_document,
     parse_definition,
 )
+from microcred.services.signing import sign_and_check
 from microcred.standards import ob3
 from microcred.standards.dates import format_datetime
-from microcred.standards.di import CRYPTOSUITES, DataIntegrity, ProofOptions
-from microcred.standards.dids import Resolver, StaticDocuments, authorizes
+from microcred.standards.di import DataIntegrity, ProofOptions
 from microcred.standards.jsonld import JsonLdProcessor
-from microcred.standards.keys import Ed25519KeyPair
 from microcred.standards.status import Bitstring, status_list_credential
 from microcred.storage import models
 from microcred.storage.repositories import DuplicateError, Repository
@@ -459,44 +457,6 @@ def _profile(issuer: models.Issuer) -> dict[str, Any]:
         issuer.did, issuer.name, issuer.country_code,
         url=issuer.url, email=issuer.email, description=issuer.description, image=issuer.image,
     )  # fmt: skip
-
-
-def sign_and_check(
-    integrity: DataIntegrity,
-    clock: Clock,
-    pair: Ed25519KeyPair,
-    vm: str,
-    did_doc: dict[str, Any],
-    suite: str,
-    credential: dict[str, Any],
-) -> dict[str, Any]:
-    """Sign, then verify the result once more before anything is stored.
-
-    The check is independent of the signing key in memory: the proof is verified
-    with the key the issuer's DID document publishes, the key's controller must be
-    the issuer and may assert for it, and the stored JSON must read back as signed.
-    The document's canonical hash is reused from signing (the same deterministic
-    safe-mode expansion; a data loss would have stopped signing already).
-    """
-    signed, hashed = integrity.sign_reporting(credential, pair, ProofOptions(vm, suite, clock.now()))
-    resolver = Resolver([StaticDocuments({did_doc["id"]: did_doc})])
-    outcomes = integrity.verify(signed, resolver, rdf_document_hash=hashed[32:] if CRYPTOSUITES[suite].rdf else None)
-    issuer = signed["issuer"]["id"] if isinstance(signed.get("issuer"), dict) else signed.get("issuer")
-    mine = outcomes[-1] if outcomes else None
-    problem = ""
-    if mine is None or not mine.ok:
-        problem = mine.message if mine else "no proof"
-    elif (
-        mine.method is None
-        or mine.method.controller != issuer
-        or not authorizes(mine.controller_document, vm, "assertionMethod")
-    ):
-        problem = "the signing key is not an assertion method of the issuer's DID document"
-    elif json.loads(json.dumps(signed, ensure_ascii=False)) != signed:
-        problem = "the credential does not survive serialization"
-    if problem:
-        raise SigningError(f"the signed credential does not verify, nothing was stored: {problem}")
-    return signed
 
 
 def _free_index(allocated: bytearray, size: int) -> int:

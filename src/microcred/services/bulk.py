@@ -23,8 +23,9 @@ from typing import Any
 
 from microcred.clock import FixedClock
 from microcred.errors import InputError, MicrocredError, SigningError, UsageError
-from microcred.services.awarding import AwardOutcome, AwardRequest, AwardService, PendingAward, sign_and_check
+from microcred.services.awarding import AwardOutcome, AwardRequest, AwardService, PendingAward
 from microcred.services.issuing import Runtime, active_key, did_document
+from microcred.services.signing import sign_and_check
 from microcred.standards.dates import parse_datetime
 from microcred.storage import models
 

@@ -15,16 +15,17 @@ from typing import Any
 
 from microcred.clock import Clock
 from microcred.errors import InputError, JsonLdError, MicrocredError, ResolutionError
-from microcred.standards import baking, jose, safejson, schema
+from microcred.standards import jose, schema
 from microcred.standards.dates import parse_datetime
 from microcred.standards.di import DataIntegrity, ProofOutcome
 from microcred.standards.dids import Resolver, authorizes
+from microcred.standards.inputs import CredentialInput, read_input
 from microcred.standards.jsonld import JsonLdProcessor
 from microcred.standards.loader import DocumentLoader
 from microcred.standards.status import MIN_ENTRIES, Bitstring, parse_entry
+from microcred.standards.vc import as_list, context_problems, embedded_credentials, issuer_id, model_problem, summarize
 
 PASSED, FAILED, WARNING, SKIPPED = "passed", "failed", "warning", "skipped"
-VC_CONTEXTS = ("https://www.w3.org/ns/credentials/v2", "https://www.w3.org/2018/credentials/v1")
 MAX_EMBEDDED_DEPTH = 2
 
 CHECK_CODES = {
@@ -86,29 +87,6 @@ class Report:
         if self.credential is not None:
             out["credential"] = summarize(self.credential)
         return out
-
-
-def summarize(credential: dict[str, Any]) -> dict[str, Any]:
-    issuer = credential.get("issuer")
-    subject = credential.get("credentialSubject")
-    achievement = subject.get("achievement") if isinstance(subject, dict) else None
-    return {
-        "id": credential.get("id"),
-        "type": credential.get("type"),
-        "issuer": issuer.get("id") if isinstance(issuer, dict) else issuer,
-        "issuerName": issuer.get("name") if isinstance(issuer, dict) else None,
-        "name": credential.get("name"),
-        "achievement": achievement.get("name") if isinstance(achievement, dict) else None,
-        "validFrom": credential.get("validFrom") or credential.get("issuanceDate"),
-        "validUntil": credential.get("validUntil") or credential.get("expirationDate"),
-    }
-
-
-@dataclass(slots=True)
-class _Input:
-    credential: dict[str, Any] | None = None
-    jwt: str | None = None
-    format: str = "unknown"
 
 
 class Verifier:
@@ -178,15 +156,15 @@ class Verifier:
         self._embedded(report, credential, at, depth)
         report.add("issuer_trust", SKIPPED, "no issuer trust registry is configured")
 
-    def _parse(self, report: Report, data: Any) -> _Input | None:
+    def _parse(self, report: Report, data: Any) -> CredentialInput | None:
         try:
-            return _read_input(data)
+            return read_input(data)
         except InputError as exc:
             report.add("parse", FAILED, exc.message)
             return None
 
     def _model(self, report: Report, credential: dict[str, Any]) -> bool:
-        problem = _model_problem(credential)
+        problem = model_problem(credential)
         if problem:
             report.add("model", FAILED, problem)
             return False
@@ -211,7 +189,7 @@ class Verifier:
             report.add("schema", PASSED, f"matches the {result.schema} schema")
 
     def _contexts(self, report: Report, credential: dict[str, Any]) -> bool:
-        problems = list(_context_problems(credential, self.loader))
+        problems = list(context_problems(credential, self.loader))
         if problems:
             report.add("contexts", FAILED, "; ".join(problems[:5]))
             return False
@@ -253,7 +231,7 @@ class Verifier:
         self._key_binding(report, credential, outcomes)
 
     def _key_binding(self, report: Report, credential: dict[str, Any], outcomes: list[ProofOutcome]) -> None:
-        issuer = _issuer_id(credential)
+        issuer = issuer_id(credential)
         for outcome in outcomes:
             method = outcome.method
             assert method is not None
@@ -276,7 +254,7 @@ class Verifier:
             report.add("proof", FAILED, outcome.message)
             return
         report.add("proof", PASSED, outcome.message)
-        issuer = _issuer_id(credential)
+        issuer = issuer_id(credential)
         iss = outcome.payload.get("iss")
         if outcome.header_key_only:
             report.add(
@@ -304,7 +282,7 @@ class Verifier:
         _date_check(report, "valid_until", end, at, before=False)
 
     def _status(self, report: Report, credential: dict[str, Any], at: datetime, depth: int) -> None:
-        entries = _as_list(credential.get("credentialStatus"))
+        entries = as_list(credential.get("credentialStatus"))
         if not entries:
             report.add("status.revocation", SKIPPED, "the credential has no status entry")
             return
@@ -370,11 +348,11 @@ class Verifier:
                 WARNING,
                 f"the status list has {bits.size:,} entries, fewer than the {MIN_ENTRIES:,} minimum (weak herd privacy)",
             )
-        if _issuer_id(list_credential) != _issuer_id(credential):
+        if issuer_id(list_credential) != issuer_id(credential):
             report.add(
                 "status.list",
                 WARNING,
-                f"the status list is signed by {_issuer_id(list_credential)!r}, not the credential's issuer",
+                f"the status list is signed by {issuer_id(list_credential)!r}, not the credential's issuer",
             )
         if value:
             word = (
@@ -395,7 +373,7 @@ class Verifier:
             )
 
     def _embedded(self, report: Report, credential: dict[str, Any], at: datetime, depth: int) -> None:
-        embedded = list(_embedded_credentials(credential))
+        embedded = list(embedded_credentials(credential))
         if not embedded:
             return
         if depth >= MAX_EMBEDDED_DEPTH:
@@ -433,102 +411,6 @@ def _validity_window(credential: Any, at: datetime) -> tuple[datetime, datetime]
     return start, end
 
 
-def _read_input(data: Any) -> _Input:
-    if isinstance(data, dict):
-        return _Input(credential=data, format="json-ld")
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    if not isinstance(data, bytes):
-        raise InputError("the input is not a document")
-    if len(data) > baking.MAX_IMAGE_BYTES:
-        raise InputError("the input is larger than the 10 MB image limit")
-    if baking.is_png(data):
-        return _from_text(baking.read_png(data), "png")
-    if baking.is_svg(data):
-        return _from_text(baking.read_svg(data), "svg")
-    return _from_text(data, None)
-
-
-def _from_text(text: str | bytes, image: str | None) -> _Input:
-    raw = text.encode("utf-8") if isinstance(text, str) else text
-    stripped = raw.strip()
-    if stripped.startswith(b"{") or stripped.startswith(b"["):
-        document = safejson.parse(raw)
-        if not isinstance(document, dict):
-            raise InputError("the document is JSON but not an object")
-        return _Input(credential=document, format=f"{image}+json-ld" if image else "json-ld")
-    try:
-        token = stripped.decode("ascii")
-    except UnicodeDecodeError as exc:
-        raise InputError("the input is neither JSON, a JWT, a PNG nor an SVG") from exc
-    if jose.looks_like_jwt(token):
-        return _Input(jwt=token, format=f"{image}+jwt" if image else "jwt")
-    raise InputError("the input is neither JSON, a JWT, a PNG nor an SVG")
-
-
-def _model_problem(credential: dict[str, Any]) -> str:
-    contexts = credential.get("@context")
-    first = contexts[0] if isinstance(contexts, list) and contexts else contexts
-    if first not in VC_CONTEXTS:
-        return "the first @context is not the VC 2.0 or VC 1.1 context"
-    types = credential.get("type")
-    if "VerifiableCredential" not in (types if isinstance(types, list) else [types]):
-        return "type does not include VerifiableCredential"
-    if _issuer_id(credential) is None:
-        return "the credential has no issuer id"
-    subjects = credential.get("credentialSubject")
-    if not subjects or not all(isinstance(s, dict) for s in _as_list(subjects)):
-        return "the credential has no credentialSubject object"
-    return ""
-
-
-def _context_problems(value: Any, loader: DocumentLoader, path: str = "") -> Any:
-    """Every @context anywhere in the document must be a known, pinned URL."""
-    if isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from _context_problems(item, loader, f"{path}[{i}]")
-        return
-    if not isinstance(value, dict):
-        return
-    for key, item in value.items():
-        if key == "@context":
-            for ctx in _as_list(item):
-                if isinstance(ctx, dict):
-                    yield f"inline context objects are refused (at {path or '/'}@context)"
-                elif not isinstance(ctx, str):
-                    yield f"invalid @context value at {path or '/'}"
-                elif not loader.knows(ctx):
-                    yield f"context {ctx!r} is not on the allowlist"
-        else:
-            yield from _context_problems(item, loader, f"{path}/{key}")
-
-
-def _embedded_credentials(credential: dict[str, Any]) -> Any:
-    subjects = _as_list(credential.get("credentialSubject"))
-    for s_index, subject in enumerate(subjects):
-        if not isinstance(subject, dict):
-            continue
-        for i, item in enumerate(_as_list(subject.get("verifiableCredential"))):
-            if isinstance(item, dict):
-                yield f"credentialSubject[{s_index}].verifiableCredential[{i}]", item
-        achievement = subject.get("achievement")
-        if isinstance(achievement, dict):
-            yield from _endorsements(achievement, "credentialSubject.achievement")
-    issuer = credential.get("issuer")
-    if isinstance(issuer, dict):
-        yield from _endorsements(issuer, "issuer")
-    yield from _endorsements(credential, "")
-
-
-def _endorsements(holder: dict[str, Any], path: str) -> Any:
-    for i, item in enumerate(_as_list(holder.get("endorsement"))):
-        if isinstance(item, dict):
-            yield f"{path}.endorsement[{i}]".lstrip("."), item
-    for i, item in enumerate(_as_list(holder.get("endorsementJwt"))):
-        if isinstance(item, str):
-            yield f"{path}.endorsementJwt[{i}]".lstrip("."), item
-
-
 def _date_check(report: Report, code: str, value: Any, at: datetime, *, before: bool) -> None:
     if value is None:
         if before:
@@ -547,18 +429,3 @@ def _date_check(report: Report, code: str, value: Any, at: datetime, *, before: 
         report.add(code, FAILED, f"expired on {value}")
     else:
         report.add(code, PASSED, f"valid from {value}" if before else f"valid until {value}")
-
-
-def _issuer_id(credential: Any) -> str | None:
-    if not isinstance(credential, dict):
-        return None
-    issuer = credential.get("issuer")
-    if isinstance(issuer, dict):
-        issuer = issuer.get("id")
-    return issuer if isinstance(issuer, str) and issuer else None
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
