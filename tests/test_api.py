@@ -141,6 +141,9 @@ def test_problem_details_for_authentication_and_validation(client: TestClient, t
 
 ENDPOINTS = [
     ("GET", "/api/v1/issuers", None),
+    ("GET", "/api/v1/organisations", None),
+    ("GET", "/api/v1/issuers/tu-example/keys", None),
+    ("GET", "/api/v1/microcredentials/{mc}/versions", None),
     ("POST", "/api/v1/issuers", {"name": "New", "slug": "new-one", "country": "NL"}),
     ("POST", "/api/v1/issuers/tu-example/keys/rotate", None),
     ("POST", "/api/v1/microcredentials", {"issuer": "tu-example", "definition": COMPLETE}),
@@ -155,13 +158,15 @@ ENDPOINTS = [
     ("GET", "/api/v1/me/credentials", None),
 ]
 # role -> the endpoints (by index) it may use; everything else answers 403 (or 404 when out of scope).
-# Reading the catalogue (4, 5) is open to every signed-in user; listings (0, 8, 11) are scoped, not refused.
+# Reading the catalogue (microcredentials, their versions and lint) is open to every signed-in user;
+# listings (issuers, organisations, awards, audit) are scoped, not refused; keys are scoped to the issuer.
+OFFSET = 3  # the three read-only endpoints listed first
 ALLOWED = {
     "platform_admin": set(range(len(ENDPOINTS))),
-    "issuer_admin": set(range(len(ENDPOINTS))) - {1},
-    "issuer_staff": {0, 3, 4, 5, 6, 7, 8, 9, 10, 12},
-    "learner": {0, 4, 5, 12},
-    "other_admin": {0, 4, 5, 8, 11, 12},
+    "issuer_admin": set(range(len(ENDPOINTS))) - {OFFSET + 1},
+    "issuer_staff": {0, 1, 2, 3} | {OFFSET + i for i in (3, 4, 5, 6, 7, 8, 9, 10, 12)},
+    "learner": {0, 1, 3} | {OFFSET + i for i in (4, 5, 12)},
+    "other_admin": {0, 1, 3} | {OFFSET + i for i in (4, 5, 8, 11, 12)},
 }
 
 

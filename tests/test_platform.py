@@ -281,3 +281,46 @@ def test_a_key_that_does_not_match_the_did_document_stores_nothing(
         platform.awards.award(AwardRequest(microcredential.id, "ada@example.org"))
     with platform.runtime.db.read() as repo:
         assert repo.count(models.Award) == 0 and repo.count(models.StatusEntry) == 0
+
+
+def test_a_full_status_list_is_followed_by_a_new_one(
+    platform: bootstrap.Platform, microcredential: Any, local_verifier: Any
+) -> None:
+    first = platform.awards.award(AwardRequest(microcredential.id, "first@example.org"))
+    with platform.runtime.db.transaction() as repo:
+        for purpose in ("revocation", "suspension"):
+            status_list = repo.open_status_list(1, purpose)
+            assert status_list is not None
+            allocated = bytearray(b"\xff" * (status_list.size // 8))
+            allocated[-1] = 0xFE  # exactly one free index left: the last one
+            status_list.allocated, status_list.used = bytes(allocated), status_list.size - 1
+    last = platform.awards.award(AwardRequest(microcredential.id, "last@example.org"))
+    overflow = platform.awards.award(AwardRequest(microcredential.id, "overflow@example.org"))
+    assert [e["statusListIndex"] for e in last.credential["credentialStatus"]] == ["131071", "131071"]
+    assert all(e["statusListCredential"].endswith("/1") for e in last.credential["credentialStatus"])
+    assert all(e["statusListCredential"].endswith("/2") for e in overflow.credential["credentialStatus"])
+    for outcome in (first, last, overflow):
+        assert local_verifier.verify(outcome.credential).verified
+
+
+def test_an_issuer_can_sign_with_eddsa_jcs_2022(platform: bootstrap.Platform, local_verifier: Any) -> None:
+    platform.issuers.create(name="JCS Academy", slug="jcs-academy", country="FR", suite="eddsa-jcs-2022")
+    mc = platform.catalog.create("jcs-academy", parse_definition(COMPLETE))
+    credential = platform.awards.award(AwardRequest(mc.id, "ada@example.org")).credential
+    assert credential["proof"][0]["cryptosuite"] == "eddsa-jcs-2022"
+    assert local_verifier.verify(credential).verified
+    with pytest.raises(InputError, match="suite"):
+        platform.issuers.create(name="X", slug="x", country="FR", suite="rsa")
+
+
+def test_versions_and_keys_are_listed(platform: bootstrap.Platform, issuer: Any, microcredential: Any) -> None:
+    platform.awards.award(AwardRequest(microcredential.id, "ada@example.org"))
+    platform.catalog.update(microcredential.id, parse_definition(COMPLETE | {"ects": 6}))
+    assert [(n, d.ects, awards) for n, d, _created, awards in platform.catalog.versions(microcredential.id)] == [
+        (1, 5, 1),
+        (2, 6, 0),
+    ]
+    platform.issuers.rotate_key(issuer.slug)
+    keys = platform.issuers.keys(issuer.slug)
+    assert [(k["id"].rsplit("#", 1)[1], k["active"]) for k in keys] == [("key-1", False), ("key-2", True)]
+    assert keys[0]["retired"] is not None and all(k["publicKeyMultibase"].startswith("z6Mk") for k in keys)

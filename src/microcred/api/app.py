@@ -181,9 +181,19 @@ def _catalog_routes(app: FastAPI, platform: bootstrap.Platform) -> None:
             description=body.description,
             organisation=body.organisation,
             parent=body.parent,
+            suite=body.suite,
             actor=who.email,
         )
         return _issuer_json(issuer)
+
+    @app.get("/api/v1/organisations", tags=["issuers"])
+    def organisations(who: Auth) -> list[dict[str, Any]]:
+        return [{"slug": o.slug, "name": o.name} for o in platform.issuers.organisations() if who.may_see(o.id)]
+
+    @app.get("/api/v1/issuers/{slug}/keys", tags=["issuers"])
+    def keys(slug: str, who: Auth) -> list[dict[str, Any]]:
+        _issuer_in_scope(platform, who, slug)
+        return platform.issuers.keys(slug)
 
     @app.post("/api/v1/issuers/{slug}/keys/rotate", tags=["issuers"])
     def rotate_key(slug: str, who: Auth) -> dict[str, Any]:
@@ -214,6 +224,13 @@ def _catalog_routes(app: FastAPI, platform: bootstrap.Platform) -> None:
         _microcredential_in_scope(platform, who, mc_id)
         entry = platform.catalog.update(mc_id, parse_definition(body), actor=who.email)
         return {"id": entry.id, "version": entry.version}
+
+    @app.get("/api/v1/microcredentials/{mc_id}/versions", tags=["microcredentials"])
+    def versions(mc_id: str, who: Auth) -> list[dict[str, Any]]:
+        return [
+            {"version": n, "definition": d.model_dump(mode="json"), "created": c.isoformat(), "awards": a}
+            for n, d, c, a in platform.catalog.versions(mc_id)
+        ]
 
     @app.put("/api/v1/microcredentials/{mc_id}/image", tags=["microcredentials"])
     async def upload_image(mc_id: str, file: UploadFile, who: Auth) -> dict[str, Any]:

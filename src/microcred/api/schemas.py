@@ -18,6 +18,7 @@ class IssuerIn(BaseModel):
     description: str | None = None
     organisation: str | None = None
     parent: str | None = None
+    suite: str = "eddsa-rdfc-2022"
 
 
 class MicrocredentialIn(BaseModel):

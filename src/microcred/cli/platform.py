@@ -92,11 +92,14 @@ def issuer_create(
     email: Annotated[str | None, typer.Option("--email")] = None,
     description: Annotated[str | None, typer.Option("--description")] = None,
     parent: Annotated[str | None, typer.Option("--parent", help="Slug of the parent organisation's issuer.")] = None,
+    suite: Annotated[
+        str, typer.Option("--suite", help="eddsa-rdfc-2022 (default) or eddsa-jcs-2022.")
+    ] = "eddsa-rdfc-2022",
     as_json: JsonOpt = False,
 ) -> None:
     """Create an issuer with a did:web identity and an Ed25519 key."""
     issuer = platform().issuers.create(
-        name=name, slug=slug, country=country, url=url, email=email, description=description, parent=parent
+        name=name, slug=slug, country=country, url=url, email=email, description=description, parent=parent, suite=suite
     )
     emit(as_json, {"slug": issuer.slug, "did": issuer.did, "name": issuer.name}, f"{issuer.slug} {issuer.did}")
 

@@ -18,10 +18,11 @@ from microcred.errors import InputError, UsageError
 from microcred.services.keys import KeyVault
 from microcred.standards.dids import did_web_document
 from microcred.standards.dids.methods import did_web_for
-from microcred.standards.keys import Ed25519KeyPair
+from microcred.standards.keys import Ed25519KeyPair, public_key_multibase
 from microcred.storage import models
 from microcred.storage.repositories import Database, Repository
 
+SUITES = ("eddsa-rdfc-2022", "eddsa-jcs-2022")
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 COUNTRY = re.compile(r"^[A-Z]{2}$")
 
@@ -102,9 +103,12 @@ class IssuerService:
         image: str | None = None,
         organisation: str | None = None,
         parent: str | None = None,
+        suite: str = "eddsa-rdfc-2022",
         actor: str = "cli",
     ) -> models.Issuer:
         _check_issuer_fields(name, slug, country, url)
+        if suite not in SUITES:
+            raise InputError(f"suite {suite!r} must be one of {', '.join(SUITES)}")
         now = self.runtime.clock.now()
         with self.runtime.db.transaction() as repo:
             if repo.issuer_by_slug(slug) is not None:
@@ -116,7 +120,7 @@ class IssuerService:
             issuer = models.Issuer(
                 organisation_id=org.id, slug=slug, did=self.runtime.did_for(slug), name=name.strip(), url=url,
                 email=email, description=description, image=image, country_code=country.upper(),
-                default_suite="eddsa-rdfc-2022", parent_issuer_id=parent_issuer.id if parent_issuer else None,
+                default_suite=suite, parent_issuer_id=parent_issuer.id if parent_issuer else None,
                 created_at=now,
             )  # fmt: skip
             repo.add(issuer)
@@ -150,6 +154,25 @@ class IssuerService:
             self.runtime.audit(repo, actor, "key.rotate", issuer.organisation_id, slug, key_id=key_id)
         self.runtime.changes.bump()
         return key_id
+
+    def keys(self, slug: str) -> list[dict[str, Any]]:
+        """Every key the issuer has had (public parts only), newest last."""
+        with self.runtime.db.read() as repo:
+            issuer = get_issuer(repo, slug)
+            return [
+                {
+                    "id": f"{issuer.did}#{k.key_id}",
+                    "publicKeyMultibase": public_key_multibase(k.public_key),
+                    "active": k.active,
+                    "created": k.created_at.isoformat(),
+                    "retired": k.retired_at.isoformat() if k.retired_at else None,
+                }
+                for k in repo.keys(issuer.id)
+            ]
+
+    def organisations(self) -> list[models.Organisation]:
+        with self.runtime.db.read() as repo:
+            return repo.organisations()
 
     def list(self) -> list[models.Issuer]:
         with self.runtime.db.read() as repo:
@@ -325,6 +348,15 @@ class CatalogService:
             if row is None:
                 raise NotFound(f"microcredential {mc_id!r} has no uploaded image")
             return row.media_type, row.data, row.sha256
+
+    def versions(self, mc_id: str) -> list[tuple[int, MicrocredentialDefinition, Any, int]]:
+        """(version, definition, created, awards) for every version, oldest first."""
+        with self.runtime.db.read() as repo:
+            current_version(repo, mc_id)
+            return [
+                (v.version, parse_definition(json.loads(v.definition)), v.created_at, repo.count_awards(v.id))
+                for v in repo.versions(mc_id)
+            ]
 
     def lint(self, mc_id: str) -> list[str]:
         with self.runtime.db.read() as repo:

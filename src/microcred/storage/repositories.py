@@ -118,6 +118,16 @@ class Repository:
                 )
             )
 
+    def organisations(self) -> list[models.Organisation]:
+        return list(self.session.scalars(select(models.Organisation).order_by(models.Organisation.slug)))
+
+    def versions(self, mc_id: str) -> list[models.MicrocredentialVersion]:
+        query = select(models.MicrocredentialVersion).where(models.MicrocredentialVersion.microcredential_id == mc_id)
+        return list(self.session.scalars(query.order_by(models.MicrocredentialVersion.version)))
+
+    def count_awards(self, version_id: int) -> int:
+        return int(self.session.scalar(select(func.count()).where(models.Award.version_id == version_id)) or 0)
+
     def issuers(self) -> list[models.Issuer]:
         return list(self.session.scalars(select(models.Issuer).order_by(models.Issuer.slug)))
 
