@@ -16,9 +16,9 @@ from rich.markup import escape
 from microcred import bootstrap
 from microcred.cli import platform as platform_commands
 from microcred.cli import render
+from microcred.cli.options import instant
 from microcred.errors import InputError, MicrocredError, UsageError
 from microcred.standards import safejson
-from microcred.standards.dates import parse_datetime
 from microcred.standards.keys import Ed25519KeyPair
 
 app = typer.Typer(
@@ -97,15 +97,6 @@ def _load_key(path: Path) -> Ed25519KeyPair:
     return pair
 
 
-def _instant(value: str | None, option: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return parse_datetime(value)
-    except InputError as exc:
-        raise UsageError(f"{option}: {exc.message}") from exc
-
-
 def _write_secret(path: Path, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
@@ -150,7 +141,7 @@ def sign(
         raise UsageError("--out takes one input file; use --out-dir for several")
     pair = _load_key(key)
     service = _service(resource)
-    when = _instant(created, "--created") or datetime.now(UTC)
+    when = instant(created, "--created") or datetime.now(UTC)
     for path in files:
         credential = safejson.parse(_read(str(path)))
         if not isinstance(credential, dict):
@@ -181,11 +172,11 @@ def verify(
 ) -> None:
     """Verify credentials: JSON-LD, compact JWT, baked PNG or SVG."""
     service = _service(resource, offline=offline)
-    instant = _instant(at, "--at")
+    when = instant(at, "--at")
     reports = []
     for source in sources:
         data = _fetch_source(source, offline)
-        report = service.verify(data, at=instant)
+        report = service.verify(data, at=when)
         report.source = source
         reports.append(report)
     _report(reports, as_json)

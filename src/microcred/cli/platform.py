@@ -12,12 +12,12 @@ import typer
 from rich.console import Console
 
 from microcred import bootstrap
+from microcred.cli.options import instant
 from microcred.config import Settings
 from microcred.errors import InputError, UsageError
 from microcred.services.awarding import AwardRequest
 from microcred.services.issuing import parse_definition
 from microcred.standards import safejson
-from microcred.standards.dates import parse_datetime
 
 out = Console(highlight=False, emoji=False, soft_wrap=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
@@ -205,7 +205,7 @@ def award(
     as_json: JsonOpt = False,
 ) -> None:
     """Award a microcredential to one learner; prints the credential id and URL."""
-    until = _instant(valid_until, "--valid-until")
+    until = instant(valid_until, "--valid-until")
     outcome = platform().awards.award(
         AwardRequest(microcredential, email, name, external_id, evidence_url, None, grade, until)
     )
@@ -273,15 +273,6 @@ def award_bulk(
     )
     emit(as_json, payload, human)
     raise typer.Exit(1 if result.failed else 0)
-
-
-def _instant(value: str | None, option: str) -> Any:
-    if value is None:
-        return None
-    try:
-        return parse_datetime(value)
-    except InputError as exc:
-        raise UsageError(f"{option}: {exc.message}") from exc
 
 
 @awards_app.command("list")
