@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from typing import Any
@@ -235,11 +236,14 @@ def test_accounts_hash_passwords_and_tokens(platform: bootstrap.Platform) -> Non
     assert platform.accounts.check_password("admin@example.org", "wrong password!!") is None
     token = platform.accounts.create_token("admin@example.org", "platform_admin", days=1)
     assert token.token.startswith("mct_") and len(token.token) > 40
-    row = platform.accounts.authenticate_token(token.token)
-    assert row is not None and row.token_hash != token.token
-    assert platform.accounts.authenticate_token(token.token + "x") is None
+    who = platform.accounts.principal(token.token)
+    assert who is not None and (who.email, who.role) == ("admin@example.org", "platform_admin")
+    with platform.runtime.db.read() as repo:
+        row = repo.token_by_prefix(token.prefix)
+        assert row is not None and row.token_hash == hashlib.sha256(token.token.encode()).hexdigest() != token.token
+    assert platform.accounts.principal(token.token + "x") is None
     platform.accounts.revoke_token(token.prefix)
-    assert platform.accounts.authenticate_token(token.token) is None
+    assert platform.accounts.principal(token.token) is None
     with pytest.raises(InputError):
         platform.accounts.create_user("weak@example.org", "short", "learner")
 

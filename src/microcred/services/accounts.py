@@ -137,13 +137,6 @@ class AccountService:
             assert user is not None
             return Principal(user.email, row.role, row.organisation_id)
 
-    def authenticate_token(self, token: str) -> models.ApiToken | None:
-        with self.runtime.db.transaction() as repo:
-            row = repo.token_by_hash(hashlib.sha256(token.encode()).hexdigest())
-            if row is None or row.revoked_at is not None or row.expires_at <= self.runtime.clock.now():
-                return None
-            return row
-
     def revoke_token(self, prefix: str, actor: str = "cli") -> None:
         with self.runtime.db.transaction() as repo:
             row = repo.token_by_prefix(prefix)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -169,28 +169,15 @@ class Repository:
             )
         )
 
-    def version_by_id(self, version_id: int) -> models.MicrocredentialVersion | None:
-        return self.session.get(models.MicrocredentialVersion, version_id)
-
     def version_has_awards(self, version_id: int) -> bool:
         return (
             self.session.scalar(select(models.Award.id).where(models.Award.version_id == version_id).limit(1))
             is not None
         )
 
-    def microcredentials(self, issuer_id: int | None = None) -> list[models.Microcredential]:
-        query = select(models.Microcredential).order_by(models.Microcredential.created_at)
-        if issuer_id is not None:
-            query = query.where(models.Microcredential.issuer_id == issuer_id)
-        return list(self.session.scalars(query))
-
-    # awards ------------------------------------------------------------------
     def award(self, award_id: str, *, lock: bool = False) -> models.Award | None:
         query = select(models.Award).where(models.Award.id == award_id)
         return self.session.scalar(query.with_for_update() if lock else query)
-
-    def award_by_row_key(self, row_key: str) -> models.Award | None:
-        return self.session.scalar(select(models.Award).where(models.Award.row_key == row_key))
 
     def awards_by_row_keys(self, row_keys: list[str]) -> dict[str, models.Award]:
         found: dict[str, models.Award] = {}
@@ -276,27 +263,25 @@ class Database:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
 
-    @contextmanager
-    def read(self) -> Iterator[Repository]:
+    def read(self) -> AbstractContextManager[Repository]:
         """A unit of work that only reads (never waits behind a writer on SQLite)."""
-        session = self._read_sessions()
-        try:
-            with session.begin():
-                yield Repository(session)
-        finally:
-            session.close()
+        return _unit(self._read_sessions)
 
     def dispose(self) -> None:
         self.engine.dispose()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()
 
-    @contextmanager
-    def transaction(self) -> Iterator[Repository]:
+    def transaction(self) -> AbstractContextManager[Repository]:
         """One unit of work: commit on success, roll back on any error."""
-        session = self._sessions()
-        try:
-            with session.begin():
-                yield Repository(session)
-        finally:
-            session.close()
+        return _unit(self._sessions)
+
+
+@contextmanager
+def _unit(sessions: sessionmaker[Session]) -> Iterator[Repository]:
+    session = sessions()
+    try:
+        with session.begin():
+            yield Repository(session)
+    finally:
+        session.close()
