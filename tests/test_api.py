@@ -197,7 +197,10 @@ def test_listing_is_scoped_and_paginated(
     assert client.get("/api/v1/awards", headers=_auth(tokens["other_admin"])).json()["items"] == []
     _problem(client.get("/api/v1/awards?limit=0", headers=_auth(tokens["issuer_staff"])), 422, "input")
     mine = client.get("/api/v1/me/credentials", headers=_auth(tokens["learner"])).json()["items"]
-    assert mine == []  # ada has no award in this test; l0..l4 are other learners
+    assert mine == []  # l0..l4 are other learners
+    ada = platform.awards.award(AwardRequest(microcredential.id, "Ada@Example.org")).id
+    mine = client.get("/api/v1/me/credentials", headers=_auth(tokens["learner"])).json()["items"]
+    assert [item["id"] for item in mine] == [ada] and mine[0]["credential"]["id"].endswith(ada)
 
 
 def test_bulk_job_over_the_api(client: TestClient, tokens: dict[str, str], microcredential: Any) -> None:
