@@ -16,6 +16,9 @@ from microcred.services.credentials import CredentialService
 from microcred.services.issuing import CatalogService, IssuerService, PlatformService, Runtime
 from microcred.services.keys import KeyVault, load_or_create_kek
 from microcred.services.local import LocalDocuments
+from microcred.services.mail import Mailer, OutboxMailer, SmtpMailer, SmtpSettings
+from microcred.services.wallet import WalletService
+from microcred.services.web_accounts import WebAccounts
 from microcred.standards import safejson
 from microcred.standards.dids import DocumentSource, Resolver, StaticDocuments
 from microcred.standards.jsonld import JsonLdProcessor
@@ -64,6 +67,10 @@ class Platform:
     identity: PlatformService
     local: LocalDocuments
     jsonld: JsonLdProcessor
+    credentials: CredentialService  # verifies anything, with this installation's documents at hand
+    mailer: Mailer
+    web_accounts: WebAccounts
+    wallet: WalletService
 
     def close(self) -> None:
         """Release database connections (the CLI exits anyway; servers and tests call this)."""
@@ -97,7 +104,24 @@ def build_platform(settings: Settings | None = None, clock: Clock | None = None,
     platform_identity = PlatformService(runtime)
     if create:
         platform_identity.ensure_key()
+    local = LocalDocuments(runtime, awards, platform_identity)
+    credentials = build_credential_service(Options({}, allow_fetch=settings.allow_fetch, local=local), runtime.clock)
+    accounts = AccountService(runtime)
+    mailer = make_mailer(settings)
     return Platform(
-        settings, runtime, IssuerService(runtime), CatalogService(runtime), awards, BulkService(runtime, awards), AccountService(runtime), platform_identity,
-        LocalDocuments(runtime, awards, platform_identity), jsonld,
+        settings, runtime, IssuerService(runtime), CatalogService(runtime), awards, BulkService(runtime, awards), accounts, platform_identity,
+        local, jsonld, credentials, mailer, WebAccounts(runtime, accounts, mailer), WalletService(runtime, credentials, awards.signed_json),
     )  # fmt: skip
+
+
+def make_mailer(settings: Settings) -> Mailer:
+    if settings.smtp_host:
+        smtp = SmtpSettings(
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.smtp_username,
+            settings.smtp_password,
+            settings.smtp_starttls,
+        )
+        return SmtpMailer(smtp, settings.mail_from)
+    return OutboxMailer(settings.outbox_dir, settings.mail_from)

@@ -16,12 +16,25 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
     admin_email: str | None = None
     admin_password: str | None = None
+    # Verification of other issuers' credentials may fetch DID documents and status lists over
+    # the network through the guarded fetcher, but only when the operator turns this on.
+    allow_fetch: bool = False
+    smtp_host: str | None = None  # unset: mail goes to the outbox folder (data_dir/outbox)
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = True
+    mail_from: str = "microcred <no-reply@microcred.local>"
 
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'microcred.db').resolve()}"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
 
     @property
     def key_file(self) -> Path:

@@ -18,7 +18,10 @@ the CLI maps them to exit codes, the HTTP API to problem+json.
     │   └── StatusListError        code "status_list"  malformed bitstring status list
     ├── ResolutionError            code "resolution"   a DID or document could not be resolved
     │   └── FetchError             code "fetch"        the guarded fetcher refused or failed
-    └── SigningError               code "signing"      signing failed or produced an invalid proof
+    ├── SigningError               code "signing"      signing failed or produced an invalid proof
+    ├── AuthError                  code "unauthorized" no or unknown credentials (token, session)
+    ├── ForbiddenError             code "forbidden"    signed in, but not allowed to do this
+    └── RateLimitedError           code "rate_limited" too many attempts; retry after a delay
 """
 
 from __future__ import annotations
@@ -86,3 +89,19 @@ class FetchError(ResolutionError):
 
 class SigningError(MicrocredError):
     code = "signing"
+
+
+class AuthError(MicrocredError):
+    code = "unauthorized"
+
+
+class ForbiddenError(MicrocredError):
+    code = "forbidden"
+
+
+class RateLimitedError(MicrocredError):
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Request, UploadFile
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from microcred import bootstrap
@@ -22,7 +22,6 @@ from microcred.errors import InputError
 from microcred.services.accounts import Principal
 from microcred.services.awarding import AwardRequest
 from microcred.services.issuing import NotFound, did_document, parse_definition
-from microcred.standards import jose
 
 MAX_BODY = 11 * 1024 * 1024
 STATUS_MAX_AGE = 60
@@ -68,18 +67,6 @@ def _public_routes(app: FastAPI, platform: bootstrap.Platform) -> None:
             headers={"Cache-Control": "public, max-age=300"},
         )
 
-    @app.get("/microcredentials/{mc_id}/image", include_in_schema=False)
-    def badge_image(mc_id: str) -> Response:
-        media_type, data, digest = platform.catalog.image(mc_id)
-        # Served as an image, never as a document: an SVG cannot run script in our origin.
-        headers = {
-            "Cache-Control": "public, max-age=300",
-            "ETag": f'"{digest}"',
-            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
-            "X-Content-Type-Options": "nosniff",
-        }
-        return Response(data, media_type=media_type, headers=headers)
-
     @app.get("/issuers/{slug}/did.json", include_in_schema=False)
     def issuer_did(slug: str) -> JSONResponse:
         with platform.runtime.db.read() as repo:
@@ -107,34 +94,6 @@ def _public_routes(app: FastAPI, platform: bootstrap.Platform) -> None:
     def eu_context() -> Response:
         data = resources.files("microcred.standards.contexts").joinpath("microcred-eu-v1.jsonld").read_bytes()
         return Response(data, media_type=LD_JSON, headers={"Cache-Control": "public, max-age=31536000, immutable"})
-
-    @app.get("/credentials/{credential_id}", include_in_schema=False)
-    def credential(credential_id: str, accept: Annotated[str | None, Header()] = None) -> Response:
-        if credential_id.endswith(".jwt"):
-            return PlainTextResponse(_credential_jwt(platform, credential_id[:-4]), media_type="application/vc+jwt")
-        award_id = credential_id.removesuffix(".json")
-        return Response(_stored_credential(platform, award_id), media_type=LD_JSON)
-
-
-def _stored_credential(platform: bootstrap.Platform, award_id: str) -> str:
-    with platform.runtime.db.read() as repo:
-        award = repo.award(award_id)
-        if award is None:
-            raise NotFound(f"no credential {award_id!r}")
-        return award.credential  # exactly as signed
-
-
-def _credential_jwt(platform: bootstrap.Platform, award_id: str) -> str:
-    from microcred.services.issuing import active_key
-
-    credential = json.loads(_stored_credential(platform, award_id))
-    unsecured = {k: v for k, v in credential.items() if k != "proof"}
-    with platform.runtime.db.read() as repo:
-        award = repo.award(award_id)
-        issuer = repo.issuer(award.issuer_id) if award else None
-        assert issuer is not None
-        vm, pair = active_key(repo, platform.runtime, issuer)
-    return jose.sign_vc_jwt(unsecured, pair, vm)
 
 
 # -- the REST API --------------------------------------------------------------
@@ -270,7 +229,13 @@ def _award_routes(app: FastAPI, platform: bootstrap.Platform) -> None:
             ),
             actor=who.email,
         )
-        if not outcome.created:
+        if outcome.created:
+            entry = platform.catalog.get(body.microcredential)
+            issuer = _issuer_in_scope(platform, who, entry.issuer_slug)
+            platform.web_accounts.notify_award(
+                outcome.id, body.email.strip().lower(), entry.definition.name, issuer.name, platform.runtime.base_url
+            )
+        else:
             response.status_code = 200
         return {"id": outcome.id, "url": outcome.url, "created": outcome.created, "credential": outcome.credential}
 
@@ -313,7 +278,11 @@ def _admin_routes(app: FastAPI, platform: bootstrap.Platform) -> None:
             _microcredential_in_scope(platform, who, microcredential)
         target = await _save_upload(platform, file)
         job_id = platform.bulk.start(
-            target, microcredential=microcredential, actor=who.email, organisation_id=who.organisation_id
+            target,
+            microcredential=microcredential,
+            actor=who.email,
+            organisation_id=who.organisation_id,
+            on_issued=lambda pending: platform.web_accounts.notify_pending(pending, platform.runtime.base_url),
         )
         return {**_job_json(platform, job_id, who), "url": f"/api/v1/bulk-jobs/{job_id}"}
 

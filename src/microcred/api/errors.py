@@ -6,22 +6,25 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from microcred.errors import InputError, MicrocredError, ResolutionError, SigningError, UsageError
+from microcred.errors import (
+    AuthError,
+    ForbiddenError,
+    InputError,
+    MicrocredError,
+    RateLimitedError,
+    ResolutionError,
+    SigningError,
+    UsageError,
+)
 from microcred.services.issuing import Conflict, NotFound
 
 PROBLEM = "application/problem+json"
 
 
-class AuthError(MicrocredError):
-    code = "unauthorized"
-
-
-class ForbiddenError(MicrocredError):
-    code = "forbidden"
-
+__all__ = ["STATUS", "AuthError", "ForbiddenError", "install", "problem", "status_for"]
 
 # Most specific first: the first class in the MRO that is listed decides.
 STATUS: dict[type[Exception], int] = {
@@ -29,6 +32,7 @@ STATUS: dict[type[Exception], int] = {
     Conflict: 409,
     AuthError: 401,
     ForbiddenError: 403,
+    RateLimitedError: 429,
     UsageError: 400,
     InputError: 422,
     ResolutionError: 502,
@@ -44,6 +48,7 @@ TITLES = {
     413: "Too large",
     415: "Unsupported media type",
     422: "Unprocessable content",
+    429: "Too many requests",
     500: "Internal error",
     502: "Upstream failure",
 }
@@ -69,10 +74,29 @@ def status_for(exc: Exception) -> int:
     return 500
 
 
+def _html(request: Request, status: int, detail: str) -> Response | None:
+    """Browsers on pages get the web edge's HTML error page (when one is installed); the API never does."""
+    render = getattr(request.app.state, "html_error", None)
+    if render is None or request.url.path.startswith("/api/"):
+        return None
+    if "text/html" not in request.headers.get("accept", "") and request.method == "GET":
+        return None
+    if request.method != "GET" and "application/json" in request.headers.get("accept", ""):
+        return None
+    return render(request, status, detail)  # type: ignore[no-any-return]
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(MicrocredError)
-    async def _microcred(_: Request, exc: MicrocredError) -> JSONResponse:
-        return problem(status_for(exc), exc.code, exc.message)
+    async def _microcred(request: Request, exc: MicrocredError) -> Response:
+        status = status_for(exc)
+        page = _html(request, status, exc.message)
+        if page is not None:
+            return page
+        response = problem(status, exc.code, exc.message)
+        if isinstance(exc, RateLimitedError):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -80,12 +104,18 @@ def install(app: FastAPI) -> None:
         return problem(422, "validation", "the request does not match the API's schema", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        page = _html(request, exc.status_code, str(exc.detail))
+        if page is not None:
+            return page
         code = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type"}.get(
             exc.status_code, "http"
         )
         return problem(exc.status_code, code, str(exc.detail))
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        return problem(500, "internal", "an unexpected error occurred; nothing was changed")
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        page = _html(request, 500, "an unexpected error occurred; nothing was changed")
+        return (
+            page if page is not None else problem(500, "internal", "an unexpected error occurred; nothing was changed")
+        )

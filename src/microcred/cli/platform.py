@@ -359,7 +359,7 @@ def serve(
 
     platform().close()  # fail fast on a missing data directory or an outdated database
     uvicorn.run(
-        "microcred.api.server:app_factory",
+        "microcred.server:app_factory",
         factory=True, host=host, port=port, workers=workers, log_level="info", access_log=access_log,
     )  # fmt: skip
 

@@ -5,18 +5,45 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
 
-from microcred.errors import InputError
+from microcred.errors import InputError, RateLimitedError
 from microcred.services.awarding import normalize_email
 from microcred.services.issuing import Conflict, NotFound, Runtime
 from microcred.storage import models
 
 ROLES = ("platform_admin", "issuer_admin", "issuer_staff", "learner", "employer")
 _hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("not a password anyone has: constant-time refusal")
+BACKOFF_WINDOW = timedelta(minutes=15)
+FREE_FAILURES_PER_EMAIL = 5
+FREE_FAILURES_PER_ADDRESS = 20
+MAX_WAIT_SECONDS = 900
+
+
+def backoff_seconds(failures: int, free: int) -> int:
+    """How long to wait after the latest failure: nothing at first, then 30 s doubling up to 15 min."""
+    if failures < free:
+        return 0
+    return int(min(MAX_WAIT_SECONDS, 30 * 2 ** (failures - free)))
+
+
+def _enforce_backoff(repo: Any, email: str, address: str, now: datetime) -> None:
+    since = now - BACKOFF_WINDOW
+    for failures, latest, free in (
+        (*repo.login_failures(email=email, since=since), FREE_FAILURES_PER_EMAIL),
+        (*repo.login_failures(address=address, since=since), FREE_FAILURES_PER_ADDRESS),
+    ):
+        wait = backoff_seconds(failures, free)
+        if wait and latest is not None and now < latest + timedelta(seconds=wait):
+            remaining = int((latest + timedelta(seconds=wait) - now).total_seconds()) + 1
+            raise RateLimitedError(
+                f"too many failed sign-ins; try again in {remaining} seconds or reset your password", remaining
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,17 +67,33 @@ class NewToken:
     role: str
 
 
+def hash_password(password: str) -> str:
+    if len(password) < 12:
+        raise InputError("passwords must be at least 12 characters")
+    if len(password) > 1000:
+        raise InputError("passwords must be at most 1000 characters")
+    return _hasher.hash(password)
+
+
 class AccountService:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
 
     def create_user(
-        self, email: str, password: str | None, role: str, organisation: str | None = None, actor: str = "cli"
+        self,
+        email: str,
+        password: str | None,
+        role: str,
+        organisation: str | None = None,
+        actor: str = "cli",
+        *,
+        name: str | None = None,
+        verified: bool = True,
     ) -> models.User:
+        """A user; operators vouch for the address (`verified`), self sign-up must prove it by mail."""
         if role not in ROLES:
             raise InputError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
-        if password is not None and len(password) < 12:
-            raise InputError("passwords must be at least 12 characters")
+        password_hash = hash_password(password) if password is not None else None
         email = normalize_email(email)
         with self.runtime.db.transaction() as repo:
             org_id = None
@@ -64,10 +107,12 @@ class AccountService:
             user = repo.add(
                 models.User(
                     email=email,
-                    password_hash=_hasher.hash(password) if password else None,
+                    password_hash=password_hash,
                     role=role,
                     organisation_id=org_id,
                     created_at=self.runtime.clock.now(),
+                    name=name,
+                    email_verified_at=self.runtime.clock.now() if verified else None,
                 )
             )
             self.runtime.audit(repo, actor, "user.create", org_id, email, role=role)
@@ -80,15 +125,29 @@ class AccountService:
                 raise NotFound(f"no user {email}")
             return user.role
 
-    def check_password(self, email: str, password: str) -> models.User | None:
-        with self.runtime.db.transaction() as repo:
-            user = repo.user_by_email(email.strip().lower())
+    def check_password(self, email: str, password: str, address: str = "-") -> models.User | None:
+        """The user when the password is right; refuses while the sign-in back-off is in force.
+
+        The hash is checked outside any write transaction (argon2 takes tens of
+        milliseconds and SQLite has one writer), and unknown addresses cost the
+        same time as known ones.
+        """
+        email = email.strip().lower()[:320]
+        now = self.runtime.clock.now()
+        with self.runtime.db.read() as repo:
+            _enforce_backoff(repo, email, address, now)
+            user = repo.user_by_email(email)
+            stored = user.password_hash if user is not None else None
+        ok = False
+        try:
+            ok = _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
+        except VerificationError:
             ok = False
-            if user is not None and user.password_hash:
-                try:
-                    ok = _hasher.verify(user.password_hash, password)
-                except VerificationError:
-                    ok = False
+        with self.runtime.db.transaction() as repo:
+            if ok:
+                repo.clear_login_failures(email)
+            else:
+                repo.add(models.LoginFailure(email=email, address=address[:64], at=now))
             self.runtime.audit(
                 repo,
                 email,
@@ -97,7 +156,7 @@ class AccountService:
                 email,
                 method="password",
             )
-            return user if ok else None
+        return user if ok else None
 
     def create_token(self, email: str, role: str, days: int = 90, actor: str = "cli") -> NewToken:
         if not 1 <= days <= 3650:

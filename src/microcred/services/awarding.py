@@ -30,7 +30,7 @@ from microcred.services.issuing import (
     parse_definition,
 )
 from microcred.services.signing import sign_and_check
-from microcred.standards import ob3
+from microcred.standards import jose, ob3
 from microcred.standards.dates import format_datetime
 from microcred.standards.di import DataIntegrity, ProofOptions
 from microcred.standards.jsonld import JsonLdProcessor
@@ -309,7 +309,7 @@ class AwardService:
             profile["parentOrg"] = {"id": parent.did, "type": ["Profile"], "name": parent.name}
         achievement_id = f"{self.runtime.base_url}/microcredentials/{mc_id}/v{version}"
         achievement = builder.achievement(achievement_id, definition, profile)
-        if "image" not in achievement and repo.image(mc_id) is not None:
+        if "image" not in achievement:  # the uploaded image, or the generated badge when there is none
             achievement["image"] = {"id": f"{self.runtime.base_url}/microcredentials/{mc_id}/image", "type": "Image"}
         return profile, achievement
 
@@ -432,6 +432,26 @@ class AwardService:
             # Re-signed when the bits change, and at least hourly so validUntil stays a day ahead.
             self._signed_lists[status_list.id] = (cache_key, self.runtime.clock.now() + timedelta(hours=1), signed)
             return signed
+
+    def signed_json(self, award_id: str) -> str:
+        """The credential exactly as signed."""
+        with self.runtime.db.read() as repo:
+            award = repo.award(award_id)
+            if award is None:
+                raise NotFound(f"no credential {award_id!r}")
+            return award.credential
+
+    def credential_jwt(self, award_id: str) -> str:
+        """The same credential as a VC-JWT, signed now with the issuer's active key."""
+        with self.runtime.db.read() as repo:
+            award = repo.award(award_id)
+            issuer = repo.issuer(award.issuer_id) if award else None
+            if award is None or issuer is None:
+                raise NotFound(f"no credential {award_id!r}")
+            credential = json.loads(award.credential)
+            vm, pair = active_key(repo, self.runtime, issuer)
+        unsecured = {k: v for k, v in credential.items() if k != "proof"}
+        return jose.sign_vc_jwt(unsecured, pair, vm)
 
     def list_awards(
         self,

@@ -168,7 +168,13 @@ class BulkService:
         self.awards = awards
 
     def start(
-        self, path: Path, *, microcredential: str | None = None, actor: str = "api", organisation_id: int | None = None
+        self,
+        path: Path,
+        *,
+        microcredential: str | None = None,
+        actor: str = "api",
+        organisation_id: int | None = None,
+        on_issued: Callable[[list[PendingAward]], None] | None = None,
     ) -> str:
         """Run a job in a background thread (for the API); its progress is in the job record."""
         import threading
@@ -191,6 +197,7 @@ class BulkService:
                     on_start=announce,
                     actor=actor,
                     organisation_id=organisation_id,
+                    on_issued=on_issued,
                 )
             except MicrocredError:
                 pass  # recorded in the job: state "failed" with the message
@@ -215,6 +222,7 @@ class BulkService:
         on_start: Callable[[BulkProgress], None] | None = None,
         actor: str = "cli",
         organisation_id: int | None = None,
+        on_issued: Callable[[list[PendingAward]], None] | None = None,
     ) -> BulkProgress:
         if not path.is_file():
             raise UsageError(f"cannot read {path}")
@@ -225,7 +233,10 @@ class BulkService:
         with _ErrorsFile(errors_path) as errors_file:
             try:
                 with _executor(workers) as pool:
-                    self._process(path, microcredential, progress, pool, workers, batch_size, on_progress, errors_file)
+                    self._process(
+                        path, microcredential, progress, pool, workers, batch_size, on_progress, errors_file,
+                        actor, on_issued,
+                    )  # fmt: skip
             except BrokenProcessPool as exc:
                 self._finish_job(progress, "failed", "a signing worker died", errors_file)
                 raise SigningError(
@@ -248,6 +259,7 @@ class BulkService:
         on_progress: Callable[[BulkProgress], None] | None,
         errors_file: _ErrorsFile,
         actor: str = "cli",
+        on_issued: Callable[[list[PendingAward]], None] | None = None,
     ) -> None:
         batch: list[tuple[int, AwardRequest]] = []
         for line, item in read_rows(path, default_mc):
@@ -256,13 +268,13 @@ class BulkService:
             else:
                 batch.append((line, item))
             if len(batch) >= batch_size:
-                self._award_batch(batch, progress, pool, workers, actor)
+                self._award_batch(batch, progress, pool, workers, actor, on_issued)
                 batch = []
                 self._save_job(progress, errors_file)
                 if on_progress:
                     on_progress(progress)
         if batch:
-            self._award_batch(batch, progress, pool, workers, actor)
+            self._award_batch(batch, progress, pool, workers, actor, on_issued)
         self._save_job(progress, errors_file)
         if on_progress:
             on_progress(progress)
@@ -279,6 +291,7 @@ class BulkService:
         pool: Executor | None,
         workers: int,
         actor: str,
+        on_issued: Callable[[list[PendingAward]], None] | None = None,
     ) -> None:
         with self.runtime.db.transaction() as repo:
             pending: list[PendingAward] = []
@@ -302,6 +315,8 @@ class BulkService:
                     signed = []
             self.awards.store_many(repo, signed, actor)
             progress.issued += len(pending)
+        if on_issued and pending:
+            on_issued(pending)  # after the commit: recipients are told only about awards that exist
 
     def _signed(
         self, repo: Any, pending: list[PendingAward], pool: Executor | None, workers: int

@@ -25,6 +25,7 @@ from microcred.storage.repositories import Database, Repository
 SUITES = ("eddsa-rdfc-2022", "eddsa-jcs-2022")
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 COUNTRY = re.compile(r"^[A-Z]{2}$")
+COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 class NotFound(InputError):
@@ -128,6 +129,32 @@ class IssuerService:
             self.runtime.audit(repo, actor, "issuer.create", org.id, slug, did=issuer.did)
             self.runtime.audit(repo, actor, "key.create", org.id, slug, key_id=key_id)
         return issuer
+
+    def update_profile(
+        self,
+        slug: str,
+        *,
+        name: str,
+        country: str,
+        url: str | None,
+        email: str | None,
+        description: str | None,
+        colour: str | None,
+        actor: str = "cli",
+    ) -> models.Issuer:
+        """The public profile later credentials carry (earlier ones keep what they were signed with)."""
+        _check_issuer_fields(name, slug, country, url)
+        if colour is not None and not COLOUR.match(colour):
+            raise InputError(f"colour {colour!r} must look like #1a5f7a")
+        if email is not None and "@" not in email:
+            raise InputError(f"{email!r} is not an email address")
+        with self.runtime.db.transaction() as repo:
+            issuer = get_issuer(repo, slug)
+            issuer.name, issuer.country_code, issuer.url = name.strip(), country.upper(), url
+            issuer.email, issuer.description, issuer.colour = email, description, colour.lower() if colour else None
+            self.runtime.audit(repo, actor, "issuer.update", issuer.organisation_id, slug)
+            self.runtime.changes.bump()  # the DID document and cached wire profiles change
+            return issuer
 
     def _add_key(self, repo: Repository, issuer: models.Issuer) -> str:
         key_id = f"key-{len(repo.keys(issuer.id)) + 1}"
@@ -348,6 +375,23 @@ class CatalogService:
             if row is None:
                 raise NotFound(f"microcredential {mc_id!r} has no uploaded image")
             return row.media_type, row.data, row.sha256
+
+    def badge(self, mc_id: str, media: str) -> tuple[str, bytes, str]:
+        """The badge as SVG or PNG: the uploaded image when it is of that kind, else the generated design."""
+        from microcred.services import badges
+
+        with self.runtime.db.read() as repo:
+            row = repo.image(mc_id)
+            if row is not None and row.media_type == f"image/{'svg+xml' if media == 'svg' else 'png'}":
+                return row.media_type, row.data, row.sha256
+            mc, version, issuer = current_version(repo, mc_id)
+            design = badges.design_for(
+                parse_definition(json.loads(version.definition)),
+                issuer.name,
+                issuer.colour or badges.issuer_colour(issuer.slug),
+            )
+        data = badges.svg(design).encode() if media == "svg" else badges.cached_png(design)
+        return ("image/svg+xml" if media == "svg" else "image/png"), data, hashlib.sha256(data).hexdigest()
 
     def versions(self, mc_id: str) -> list[tuple[int, MicrocredentialDefinition, Any, int]]:
         """(version, definition, created, awards) for every version, oldest first."""

@@ -51,6 +51,13 @@ class KeyVault:
 
     def __init__(self, kek: bytes) -> None:
         self._aead = AESGCM(kek)
+        self._kek = kek
+
+    def derive(self, purpose: str) -> bytes:
+        """A separate 32-byte secret for another purpose (web CSRF tokens), never the KEK itself."""
+        import hmac
+
+        return hmac.new(self._kek, b"microcred derive\0" + purpose.encode(), "sha256").digest()
 
     def seal(self, pair: Ed25519KeyPair, binding: str) -> bytes:
         nonce = secrets.token_bytes(12)

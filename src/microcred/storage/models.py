@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql import true
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
@@ -70,6 +71,9 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(32))
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    name: Mapped[str | None] = mapped_column(String(300))
+    # Awards to this address show in the wallet only once the address is proven (a link was followed).
+    email_verified_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class ApiToken(Base):
@@ -100,6 +104,7 @@ class Issuer(Base):
     parent_issuer_id: Mapped[int | None] = mapped_column(ForeignKey("issuers.id"))
     default_suite: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    colour: Mapped[str | None] = mapped_column(String(7))  # #rrggbb for generated badges
 
 
 class IssuerKey(Base):
@@ -150,6 +155,12 @@ class Award(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     revocation_reason: Mapped[str | None] = mapped_column(Text)
     suspended: Mapped[bool] = mapped_column(Boolean)
+    # The learner's choices and what happened to the credential since (web application).
+    public: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    view_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    verify_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    share_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class StatusList(Base):
@@ -233,3 +244,58 @@ class Image(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
     sha256: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class WebSession(Base):
+    """A signed-in browser. The cookie carries a random token; only its SHA-256 is stored."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class LoginFailure(Base):
+    """Recent failed sign-ins, for the back-off; cleared by a successful sign-in."""
+
+    __tablename__ = "login_failures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class OneTimeToken(Base):
+    """Links sent by mail: password reset, staff invitation, email confirmation, claiming an award."""
+
+    __tablename__ = "one_time_tokens"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    role: Mapped[str | None] = mapped_column(String(32))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    award_id: Mapped[str | None] = mapped_column(ForeignKey("awards.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class WalletItem(Base):
+    """A credential a learner imported from another issuer, exactly as received."""
+
+    __tablename__ = "wallet_items"
+    __table_args__ = (UniqueConstraint("user_id", "digest"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    digest: Mapped[str] = mapped_column(String(64))  # SHA-256 of the credential's canonical identity
+    credential_id: Mapped[str | None] = mapped_column(String(2000))
+    format: Mapped[str] = mapped_column(String(16))  # json or jwt
+    content: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(String(500))
+    issuer_name: Mapped[str | None] = mapped_column(String(500))
+    issuer: Mapped[str] = mapped_column(String(2000))
+    valid_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    public: Mapped[bool] = mapped_column(Boolean)
+    source: Mapped[str] = mapped_column(String(500))
+    imported_at: Mapped[datetime] = mapped_column(UtcDateTime())

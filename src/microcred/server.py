@@ -1,0 +1,20 @@
+"""The one ASGI application `microcred serve` runs: the REST API and the web pages."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from microcred import bootstrap
+from microcred.api.app import create_app as create_api
+from microcred.config import Settings
+from microcred.web.app import install
+
+
+def create_app(platform: bootstrap.Platform) -> FastAPI:
+    app = create_api(platform)
+    install(app, platform)
+    return app
+
+
+def app_factory() -> FastAPI:
+    return create_app(bootstrap.build_platform(Settings()))

@@ -1,0 +1,311 @@
+"""The learner wallet: credentials issued here to a proven address, and credentials imported from elsewhere.
+
+Imports are verified first and kept exactly as received. A wallet exports to a
+zip (each credential as it was signed, plus a manifest of the learner's
+choices) that imports back with nothing lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import uuid
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from microcred.errors import InputError, MicrocredError
+from microcred.services.credentials import CredentialService
+from microcred.services.issuing import Conflict, NotFound, Runtime
+from microcred.services.presentation import state_of
+from microcred.services.web_accounts import SessionUser
+from microcred.standards import baking, jose, safejson
+from microcred.standards.dates import format_datetime
+from microcred.standards.verify import FAILED, Report
+from microcred.storage import models
+
+# A credential may be genuine but no longer in force; it still belongs in a wallet.
+TOLERATED_FAILURES = frozenset({"valid_until", "valid_from", "status.revocation", "status.suspension"})
+MAX_ZIP_ENTRIES = 1000
+MAX_ZIP_BYTES = 50 * 1024 * 1024
+MANIFEST = "microcred-wallet.json"
+
+
+class ImportRefused(InputError):
+    """The credential was not imported; the report says why."""
+
+    code = "import_refused"
+
+    def __init__(self, message: str, report: Report | None = None) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+@dataclass(frozen=True, slots=True)
+class WalletEntry:
+    id: str  # award id (issued here) or wallet item id (imported)
+    origin: str  # issued or imported
+    name: str
+    issuer_name: str
+    issued: datetime | None
+    valid_until: datetime | None
+    public: bool
+    state: str  # verified, expired, revoked, suspended, failed
+    skills: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class ZipOutcome:
+    imported: int
+    duplicates: int
+    refused: list[str]
+
+
+def credential_text(data: bytes | str) -> str:
+    """The credential carried by an upload: JSON or a compact JWT, unwrapped from a baked image."""
+    raw = data.encode() if isinstance(data, str) else data
+    if len(raw) > baking.MAX_IMAGE_BYTES:
+        raise ImportRefused("the file is larger than 10 MB")
+    if baking.is_png(raw):
+        return baking.read_png(raw)
+    if baking.is_svg(raw):
+        return baking.read_svg(raw)
+    try:
+        return raw.decode("utf-8").strip()
+    except UnicodeDecodeError as exc:
+        raise ImportRefused("the file is neither JSON, a JWT, a PNG nor an SVG") from exc
+
+
+class WalletService:
+    def __init__(
+        self, runtime: Runtime, credentials: CredentialService, issued_credential: Callable[[str], str]
+    ) -> None:
+        self.runtime = runtime
+        self.credentials = credentials
+        self.issued_credential = issued_credential  # award id -> the signed JSON
+
+    # -- reading ----------------------------------------------------------------
+    def entries(self, user: SessionUser) -> list[WalletEntry]:
+        now = self.runtime.clock.now()
+        found = [self._issued_entry(award, now) for award in self.issued_awards(user)]
+        with self.runtime.db.read() as repo:
+            items = repo.wallet_items(user.id)
+        found += [self._imported_entry(item) for item in items]
+        return sorted(found, key=lambda e: e.issued or now, reverse=True)
+
+    def issued_awards(self, user: SessionUser) -> list[models.Award]:
+        if not user.verified:
+            return []  # an unproven address must not reveal what was awarded to it
+        with self.runtime.db.read() as repo:
+            return repo.awards(email=user.email, limit=5000)
+
+    def issued_award(self, user: SessionUser, award_id: str) -> models.Award:
+        for award in self.issued_awards(user):
+            if award.id == award_id:
+                return award
+        raise NotFound(f"no credential {award_id!r} in your wallet")
+
+    def item(self, user: SessionUser, item_id: str) -> models.WalletItem:
+        with self.runtime.db.read() as repo:
+            item = repo.wallet_item(item_id)
+        if item is None or item.user_id != user.id:
+            raise NotFound(f"no credential {item_id!r} in your wallet")
+        return item
+
+    def _issued_entry(self, award: models.Award, now: datetime) -> WalletEntry:
+        credential = json.loads(award.credential)
+        achievement = credential["credentialSubject"].get("achievement", {})
+        if award.revoked_at:
+            state = "revoked"
+        elif award.suspended:
+            state = "suspended"
+        elif award.valid_until and award.valid_until <= now:
+            state = "expired"
+        else:
+            state = "verified"
+        return WalletEntry(
+            award.id, "issued", achievement.get("name", "credential"), credential["issuer"].get("name", ""),
+            award.issued_at, award.valid_until, award.public, state,
+            [a.get("targetName", "") for a in achievement.get("alignment", [])],
+        )  # fmt: skip
+
+    def _imported_entry(self, item: models.WalletItem) -> WalletEntry:
+        report = self.credentials.verify(item.content)
+        credential = report.credential or {}
+        subject = credential.get("credentialSubject")
+        subject = subject[0] if isinstance(subject, list) and subject else subject
+        achievement = subject.get("achievement", {}) if isinstance(subject, dict) else {}
+        skills = (
+            [a.get("targetName", "") for a in achievement.get("alignment", []) if isinstance(a, dict)]
+            if isinstance(achievement, dict)
+            else []
+        )
+        return WalletEntry(
+            item.id, "imported", item.name, item.issuer_name or item.issuer, item.imported_at,
+            item.valid_until, item.public, state_of(report), skills,
+        )  # fmt: skip
+
+    # -- importing ------------------------------------------------------------------
+    def import_credential(
+        self, user: SessionUser, data: bytes | str, source: str, *, public: bool = False
+    ) -> models.WalletItem:
+        text = credential_text(data)
+        report = self.credentials.verify(text)
+        blocking = [c for c in report.checks if c.status == FAILED and c.code not in TOLERATED_FAILURES]
+        if blocking or report.credential is None:
+            reasons = "; ".join(f"{c.message}" for c in blocking[:3]) or "it holds no credential"
+            raise ImportRefused(f"this credential does not verify, so it was not imported: {reasons}", report)
+        fmt = "jwt" if jose.looks_like_jwt(text) else "json"
+        content = (
+            text
+            if fmt == "jwt"
+            else json.dumps(safejson.parse(text.encode()), ensure_ascii=False, separators=(",", ":"))
+        )
+        credential = report.credential
+        credential_id = credential.get("id") if isinstance(credential.get("id"), str) else None
+        digest = hashlib.sha256(content.encode()).hexdigest()
+        self._refuse_duplicate(user, digest, credential_id)
+        summary = _summary(credential)
+        with self.runtime.db.transaction() as repo:
+            item = repo.add(
+                models.WalletItem(
+                    id=str(uuid.uuid4()), user_id=user.id, digest=digest, credential_id=credential_id, format=fmt,
+                    content=content, name=summary["name"][:500], issuer_name=summary["issuer_name"],
+                    issuer=summary["issuer"][:2000], valid_until=summary["valid_until"], public=public,
+                    source=source[:500], imported_at=self.runtime.clock.now(),
+                )
+            )  # fmt: skip
+            self.runtime.audit(repo, user.email, "wallet.import", None, item.id, source=source[:200])
+            return item
+
+    def _refuse_duplicate(self, user: SessionUser, digest: str, credential_id: str | None) -> None:
+        with self.runtime.db.read() as repo:
+            if repo.wallet_duplicate(user.id, digest, credential_id) is not None:
+                raise Conflict("this credential is already in your wallet")
+        if credential_id and any(self._url(a.id) == credential_id for a in self.issued_awards(user)):
+            raise Conflict("this credential is already in your wallet (it was issued here)")
+
+    def _url(self, award_id: str) -> str:
+        return f"{self.runtime.base_url}/credentials/{award_id}"
+
+    # -- choices -----------------------------------------------------------------------
+    def set_public(self, user: SessionUser, entry_id: str, public: bool) -> None:
+        with self.runtime.db.transaction() as repo:
+            item = repo.wallet_item(entry_id)
+            if item is not None and item.user_id == user.id:
+                item.public = public
+                return
+            award = repo.award(entry_id)
+            if award is None or not user.verified or award.recipient_email != user.email:
+                raise NotFound(f"no credential {entry_id!r} in your wallet")
+            award.public = public
+            self.runtime.audit(repo, user.email, "award.share" if public else "award.hide", None, entry_id)
+
+    def delete(self, user: SessionUser, item_id: str) -> None:
+        self.item(user, item_id)
+        with self.runtime.db.transaction() as repo:
+            repo.delete_wallet_item(item_id)
+            self.runtime.audit(repo, user.email, "wallet.delete", None, item_id)
+
+    # -- export and import of the whole wallet -------------------------------------
+    def export_zip(self, user: SessionUser) -> bytes:
+        manifest: dict[str, Any] = {"format": "microcred-wallet", "version": 1, "owner": user.email,
+                                    "exported": format_datetime(self.runtime.clock.now()), "items": []}  # fmt: skip
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for award in self.issued_awards(user):
+                name = f"credentials/{award.id}.json"
+                archive.writestr(name, award.credential)
+                manifest["items"].append(
+                    {
+                        "file": name,
+                        "origin": "issued",
+                        "format": "json",
+                        "public": award.public,
+                        "source": self._url(award.id),
+                    }
+                )
+            with self.runtime.db.read() as repo:
+                items = repo.wallet_items(user.id)
+            for item in items:
+                name = f"credentials/{item.id}.{'jwt' if item.format == 'jwt' else 'json'}"
+                archive.writestr(name, item.content)
+                manifest["items"].append(
+                    {
+                        "file": name,
+                        "origin": "imported",
+                        "format": item.format,
+                        "public": item.public,
+                        "source": item.source,
+                    }
+                )
+            archive.writestr(MANIFEST, json.dumps(manifest, indent=2))
+        return buffer.getvalue()
+
+    def import_zip(self, user: SessionUser, data: bytes) -> ZipOutcome:
+        try:
+            archive = zipfile.ZipFile(io.BytesIO(data))
+        except zipfile.BadZipFile as exc:
+            raise ImportRefused("the file is not a zip archive") from exc
+        with archive:
+            entries = archive.infolist()
+            if len(entries) > MAX_ZIP_ENTRIES or sum(e.file_size for e in entries) > MAX_ZIP_BYTES:
+                raise ImportRefused(f"the archive is too large (at most {MAX_ZIP_ENTRIES} files and 50 MB)")
+            items = _manifest_items(archive)
+            imported = duplicates = 0
+            refused: list[str] = []
+            for entry in items:
+                try:
+                    content = archive.read(entry["file"])
+                    self.import_credential(
+                        user, content, str(entry.get("source") or "wallet export"), public=bool(entry.get("public"))
+                    )
+                    imported += 1
+                except Conflict:
+                    duplicates += 1
+                    self._restore_choice(user, content, bool(entry.get("public")))
+                except (MicrocredError, KeyError) as exc:
+                    refused.append(f"{entry['file']}: {getattr(exc, 'message', 'missing from the archive')}")
+        return ZipOutcome(imported, duplicates, refused)
+
+    def _restore_choice(self, user: SessionUser, content: bytes, public: bool) -> None:
+        """A credential already held keeps the sharing choice recorded in the export."""
+        try:
+            credential = safejson.parse(content) if content.strip().startswith(b"{") else None
+        except MicrocredError:
+            return
+        credential_id = credential.get("id") if isinstance(credential, dict) else None
+        for award in self.issued_awards(user):
+            if credential_id == self._url(award.id) and award.public != public:
+                self.set_public(user, award.id, public)
+
+
+def _manifest_items(archive: zipfile.ZipFile) -> list[dict[str, Any]]:
+    try:
+        manifest = safejson.parse(archive.read(MANIFEST))
+    except KeyError:
+        # Not one of our exports: every .json and .jwt file is a credential, private.
+        return [
+            {"file": n, "public": False, "source": f"zip: {n}"}
+            for n in archive.namelist()
+            if n.endswith((".json", ".jwt"))
+        ]
+    items = manifest.get("items") if isinstance(manifest, dict) else None
+    if not isinstance(items, list) or not all(isinstance(i, dict) and isinstance(i.get("file"), str) for i in items):
+        raise ImportRefused(f"{MANIFEST} in the archive is not a microcred wallet manifest")
+    return items
+
+
+def _summary(credential: dict[str, Any]) -> dict[str, Any]:
+    from microcred.services.presentation import describe
+
+    view = describe(credential)
+    return {
+        "name": view.title,
+        "issuer_name": view.issuer_name[:500],
+        "issuer": view.issuer_id or "unknown",
+        "valid_until": view.valid_until,
+    }

@@ -1,0 +1,1 @@
+"""The web edge: server-rendered pages over the same services as the API."""
