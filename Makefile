@@ -12,8 +12,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# The demo lives in its own data directory; delete demo-data/ to start again.
 demo: $(STAMP)
-	$(BIN)/microcred demo
+	MICROCRED_DATA_DIR=demo-data $(BIN)/microcred demo
 
 check: $(STAMP)
 	scripts/check

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from microcred import bootstrap
-from microcred.api.app import create_app
+from microcred.server import create_app
 from microcred.services.awarding import AwardRequest
 from microcred.standards import baking
 from microcred.standards.images import solid_png

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.progress import Progress
 from rich.console import Console
 from rich.markup import escape
 
@@ -230,11 +231,34 @@ def inspect(file: Annotated[str, typer.Argument(help="A credential file (JSON, J
 
 
 @app.command()
-def demo() -> None:
-    """A terminal tour: keys, signing with each suite, baking, verifying, tampering."""
-    from microcred.cli.demo import run
+def demo(
+    tour: Annotated[bool, typer.Option("--tour", help="Only the terminal tour of the engine, no server.")] = False,
+    serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the web application after seeding.")] = True,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+) -> None:
+    """Seed a realistic demo (3 organisations, 16 microcredentials, 200 learners) and serve it."""
+    if tour:
+        from microcred.cli.demo import run
 
-    run(out)
+        run(out)
+        return
+    from microcred.cli import demo_seed
+    from microcred.config import Settings
+
+    settings = Settings()
+    with Progress(console=out, transient=True) as bar:
+        task = bar.add_task("seeding the demo", total=None)
+        demo_seed.seed(settings, lambda note: bar.update(task, description=note))
+    out.rule("[bold]microcred demo[/bold]")
+    out.print(f"Data: {settings.data_dir.resolve()}   Open: [cyan]{settings.public_base_url}[/cyan]")
+    out.print(f"Every demo login uses the password [bold]{demo_seed.PASSWORD}[/bold]:")
+    for email, role, _org, what in demo_seed.LOGINS:
+        out.print(f"  {email:34} {role:15} {what}")
+    out.print("Mail (claim links, resets) goes to the outbox: sign in as the admin and open Outbox.")
+    if serve:
+        from microcred.cli.platform import serve as run_server
+
+        run_server(host="127.0.0.1", port=port, workers=1, access_log=False)
 
 
 platform_commands.register(app)

@@ -87,6 +87,7 @@ class Web:
         if origin and origin != "null" and origin.rstrip("/") != _origin(request):
             raise CsrfError("this form was sent from another site")
         form = await request.form(max_files=max_files, max_fields=200, max_part_size=2 * 1024 * 1024)
+        request.state.form = form  # the middleware closes its spooled uploads after the response
         sent = form.get("csrf")
         if not isinstance(sent, str) or not hmac.compare_digest(sent, self.csrf_token(request)):
             raise CsrfError("the form expired or did not come from this site; reload the page and try again")
@@ -165,7 +166,12 @@ def middleware(web: Web) -> Callable[[Request, Callable[[Request], Awaitable[Res
     async def handle(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         anon = request.cookies.get(ANON_COOKIE)
         request.state.anon = anon if anon and len(anon) <= 64 else secrets.token_urlsafe(24)
-        response = await call_next(request)
+        try:
+            response = await call_next(request)
+        finally:
+            form = getattr(request.state, "form", None)
+            if form is not None:
+                await form.close()
         if anon != request.state.anon:
             response.set_cookie(
                 ANON_COOKIE, request.state.anon, httponly=True, samesite="lax", secure=web.secure, path="/"

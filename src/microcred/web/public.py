@@ -217,7 +217,11 @@ def install(app: FastAPI, web: Web) -> None:
 
     @app.get("/microcredentials/{mc_id}/image", include_in_schema=False)
     def badge_image(mc_id: str) -> Response:
-        return _image(*platform.catalog.badge(mc_id, "svg"))
+        """The uploaded image as uploaded (PNG or SVG), else the generated SVG design."""
+        try:
+            return _image(*platform.catalog.image(mc_id))
+        except NotFound:
+            return _image(*platform.catalog.badge(mc_id, "svg"))
 
     @app.get("/microcredentials/{mc_id}/image.png", include_in_schema=False)
     def badge_image_png(mc_id: str) -> Response:

@@ -46,8 +46,8 @@
         .then(function (html) {
           var doc = new DOMParser().parseFromString(html, "text/html");
           var body = doc.body.firstElementChild;
-          if (preview && body) { preview.replaceChildren(body); }
           var meter = $("#eu-meter"), incoming = doc.querySelector("[data-eu-done]");
+          if (preview && body) { preview.replaceChildren(body); }
           if (meter && incoming) {
             meter.value = Number(incoming.getAttribute("data-eu-done"));
             $("#eu-text").textContent = incoming.getAttribute("data-eu-text");

@@ -1,0 +1,150 @@
+"""`make demo`: a university, a bootcamp and an employer, 16 microcredentials aligned to ESCO skills with
+their EU elements, and 200 learners with awards spread over the past months (some revoked, some expired,
+some still to be claimed). Organisations and people are fictitious; the skills are real ESCO concepts."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from microcred import bootstrap
+from microcred.config import Settings
+from microcred.domain.microcredentials import MicrocredentialDefinition
+from microcred.services.awarding import AwardRequest
+from microcred.services.skill_picker import find
+
+PASSWORD = "microcred-demo-2026"
+LOGINS = (
+    ("admin@demo.microcred.dev", "platform_admin", None, "Platform administrator (outbox, every organisation)"),
+    ("registrar@northbridge.example", "issuer_admin", "northbridge", "Northbridge University, issuer admin"),
+    ("staff@northbridge.example", "issuer_staff", "northbridge", "Northbridge University, issuer staff"),
+    ("lead@codeforge.example", "issuer_admin", "codeforge", "CodeForge Bootcamp, issuer admin"),
+    ("talent@helix.example", "employer", "helix", "Helix Logistics, employer (verifies candidates)"),
+    ("ada@learners.example", "learner", None, "A learner with several credentials"),
+)
+ISSUERS = (
+    ("northbridge", "Northbridge University", "NL", "https://northbridge.example", "#1e3a8a"),
+    ("codeforge", "CodeForge Bootcamp", "DE", "https://codeforge.example", "#7c2d12"),
+    ("helix", "Helix Logistics Academy", "BE", "https://helix.example", "#14532d"),
+)
+
+
+@dataclass(frozen=True)
+class Course:
+    issuer: str
+    name: str
+    skills: tuple[str, ...]
+    ects: float | None
+    hours: float
+    eqf: int
+    form: str
+    price: float
+    months: int | None
+    tags: tuple[str, ...] = ()
+
+
+COURSES = (
+    Course("northbridge", "Data Analytics with Python", ("Python (computer programming)", "data analytics", "statistical analysis system software"), 5, 125, 6, "online", 450, 36, ("data",)),
+    Course("northbridge", "Machine Learning Foundations", ("machine learning", "utilise machine learning", "data mining"), 5, 125, 7, "blended", 600, 36, ("data",)),
+    Course("northbridge", "Databases and SQL", ("SQL", "MySQL", "database"), 3, 75, 6, "online", 300, 12, ("data",)),
+    Course("northbridge", "Sustainable Supply Chains", ("sustainable development goals", "circular economy", "green logistics"), 4, 100, 6, "onsite", 400, None, ("green",)),
+    Course("northbridge", "Research Data Management", ("manage findable accessible interoperable and reusable data", "data protection"), 2, 50, 7, "online", 150, None),
+    Course("northbridge", "Academic Writing in English", ("report facts", "draft corporate emails", "adapt to change"), 3, 75, 6, "blended", 200, None, ("writing",)),
+    Course("codeforge", "Full-Stack JavaScript", ("JavaScript", "JavaScript Framework", "web programming"), None, 240, 5, "online", 2900, 24, ("web",)),
+    Course("codeforge", "Cloud Engineering with Kubernetes", ("cloud technologies", "cloud monitoring and reporting", "DevOps"), None, 160, 5, "online", 2400, 24, ("cloud",)),
+    Course("codeforge", "Cyber Security Essentials", ("cyber security", "cyber attack counter-measures", "attack vectors"), None, 120, 5, "blended", 1900, 24, ("security",)),
+    Course("codeforge", "Agile Delivery and Scrum", ("Agile project management", "ICT project management"), None, 40, 5, "online", 900, 36),
+    Course("codeforge", "UX Design Sprint", ("software interaction design", "human-computer interaction", "design interaction model"), None, 60, 5, "onsite", 1200, None, ("web",)),
+    Course("helix", "Warehouse Data Dashboards", ("data analytics", "create data models", "business intelligence"), None, 24, 4, "onsite", 0, 24, ("data",)),
+    Course("helix", "Green Fleet Operations", ("green logistics", "ecological principles", "energy efficiency"), None, 16, 4, "onsite", 0, 24, ("green",)),
+    Course("helix", "Workplace Safety Leadership", ("cyber security", "apply hygiene standards", "lead others"), None, 12, 4, "onsite", 0, 12, ("safety",)),
+    Course("helix", "Digital Procurement", ("e-procurement", "ICT project management", "negotiate compromises"), None, 20, 5, "blended", 0, 24),
+    Course("helix", "Spreadsheet Modelling for Planners", ("use spreadsheets software", "statistical analysis system software"), None, 14, 4, "online", 0, 24, ("data",)),
+)
+FIRST = ("Ada", "Alan", "Grace", "Linus", "Margaret", "Tim", "Hedy", "Katherine", "Dennis", "Barbara", "Edsger", "Frances",
+         "Guido", "Radia", "Sophie", "Lars", "Amara", "Jonas", "Mei", "Ines", "Mateo", "Zofia", "Noor", "Eamon", "Lucía")  # fmt: skip
+LAST = ("Lovelace", "Turing", "Hopper", "Berg", "Hamilton", "Berners", "Lamarr", "Johnson", "Ritchie", "Liskov", "Dijkstra",
+        "Allen", "van Rossum", "Perlman", "Wilson", "Nielsen", "Okafor", "Schmidt", "Chen", "García", "Rossi", "Nowak", "Haddad", "Byrne")  # fmt: skip
+
+
+class SteppedClock:
+    """The seeding clock: each award happens at the moment the seeder sets."""
+
+    def __init__(self, instant: datetime) -> None:
+        self.instant = instant
+
+    def now(self) -> datetime:
+        return self.instant
+
+
+def definition(course: Course) -> MicrocredentialDefinition:
+    skills = [s for s in (find(label) for label in course.skills) if s is not None]
+    return MicrocredentialDefinition.model_validate({
+        "name": course.name,
+        "description": f"{course.name}: a short, assessed microcredential ({course.hours:g} hours of notional workload) at EQF level {course.eqf}.",
+        "criteria": "Complete the graded assignments and pass the final assessment with at least 60%.",
+        "skills": skills, "tags": list(course.tags), "language": "en",
+        "learning_outcomes": [f"Apply {s['label']} in a realistic project" for s in skills] or ["Apply the course content"],
+        "workload_hours": course.hours, "ects": course.ects, "eqf_level": course.eqf,
+        "assessment_type": "Graded project and supervised online exam", "participation_form": course.form,
+        "quality_assurance": "Internal quality assurance of the awarding body, reviewed yearly",
+        "supervision_identity_verification": "Identity checked at the supervised exam",
+        "integration_stackability": "Stackable towards a certificate; recognised for credit where stated",
+        "price": course.price, "currency": "EUR", "duration_hours": course.hours, "delivery_mode": course.form,
+        "valid_for_months": course.months,
+    })  # fmt: skip
+
+
+def seed(settings: Settings, progress: Callable[[str], None] = print, learners: int = 200) -> None:
+    """Fill an empty installation with the demo (refuses one that already has issuers)."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    clock = SteppedClock(now)
+    platform = bootstrap.build_platform(settings, clock, create=True)
+    try:
+        if platform.issuers.list():
+            progress("the demo data is already there")
+            return
+        for slug, name, country, url, colour in ISSUERS:
+            platform.issuers.create(name=name, slug=slug, country=country, url=url, email=f"credentials@{slug}.example", description=f"{name} (demo)")
+            platform.issuers.update_profile(slug, name=name, country=country, url=url, email=f"credentials@{slug}.example", description=f"{name} (demo data)", colour=colour)
+        for email, role, org, _what in LOGINS:
+            platform.accounts.create_user(email, PASSWORD, role, org, name=email.split("@")[0].title())
+        catalogue = [(course, platform.catalog.create(course.issuer, definition(course), actor="demo").id) for course in COURSES]
+        progress(f"{len(ISSUERS)} issuers, {len(catalogue)} microcredentials")
+        _awards(platform, clock, catalogue, now, learners, progress)
+    finally:
+        platform.close()
+
+
+def _awards(platform: bootstrap.Platform, clock: SteppedClock, catalogue: list[tuple[Course, str]], now: datetime, learners: int, progress: Callable[[str], None]) -> None:
+    rng = random.Random(2026)
+    people = [("Ada Lovelace", "ada@learners.example")]
+    for n in range(1, learners):
+        first, last = FIRST[n % len(FIRST)], LAST[(n * 7) % len(LAST)]
+        people.append((f"{first} {last}", f"{first}.{last}.{n}".lower().replace(" ", "").replace("í", "i").replace("á", "a") + "@learners.example"))
+    with_account = {email for i, (_n, email) in enumerate(people) if i % 4 != 3}  # a quarter still have to claim
+    for _name, email in people[1:]:
+        if email in with_account:
+            platform.accounts.create_user(email, PASSWORD, "learner", name=_name, actor="demo")
+    issued = 0
+    for index, (name, email) in enumerate(people):
+        for course, mc_id in rng.sample(catalogue, 4 if index == 0 else rng.randint(1, 3)):
+            days_ago = rng.randint(0, 80) if rng.random() < 0.85 else rng.randint(400, 700)
+            clock.instant = now - timedelta(days=days_ago, minutes=rng.randint(0, 600))
+            outcome = platform.awards.award(AwardRequest(mc_id, email, name, f"S{10000 + index}"), actor="demo")
+            issued += 1
+            roll = rng.random()
+            if roll < 0.05:
+                platform.awards.revoke(outcome.id, "Assessment found to be plagiarised", actor="demo")
+            elif roll < 0.08:
+                platform.awards.suspend(outcome.id, "Under review after a complaint", actor="demo")
+            if email in with_account:
+                with platform.runtime.db.transaction() as repo:
+                    repo.mark_claimed([outcome.id], clock.instant)
+            else:
+                platform.web_accounts.notify_award(outcome.id, email, course.name, dict((i[0], i[1]) for i in ISSUERS)[course.issuer], platform.runtime.base_url)
+        if index % 50 == 49:
+            progress(f"{index + 1} learners, {issued} awards")
+    clock.instant = now
