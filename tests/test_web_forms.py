@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from microcred import bootstrap
-from microcred.services.awarding import AwardRequest
 from microcred.server import create_app
+from microcred.services.awarding import AwardRequest
 
 PASSWORD = "correct horse battery staple"
 HTML = {"accept": "text/html"}
@@ -33,7 +33,9 @@ def client_for(app: Any, email: str | None = None) -> TestClient:
     client = TestClient(app, base_url="https://microcred.example", raise_server_exceptions=False)
     if email:
         csrf = csrf_of(client, "/signin")
-        response = client.post("/signin", data={"csrf": csrf, "email": email, "password": PASSWORD}, follow_redirects=False)
+        response = client.post(
+            "/signin", data={"csrf": csrf, "email": email, "password": PASSWORD}, follow_redirects=False
+        )
         assert response.status_code == 303, response.text
     return client
 
@@ -51,10 +53,14 @@ def award(platform: bootstrap.Platform, microcredential: Any) -> Any:
 
 
 def _post_routes(app: Any) -> list[str]:
-    return sorted({r.path for r in app.routes if "POST" in getattr(r, "methods", set()) and not r.path.startswith("/api/")})
+    return sorted(
+        {r.path for r in app.routes if "POST" in getattr(r, "methods", set()) and not r.path.startswith("/api/")}
+    )
 
 
-def test_every_form_refuses_a_missing_or_foreign_csrf_token(app: Any, platform: bootstrap.Platform, award: Any, microcredential: Any) -> None:
+def test_every_form_refuses_a_missing_or_foreign_csrf_token(
+    app: Any, platform: bootstrap.Platform, award: Any, microcredential: Any
+) -> None:
     client = client_for(app, "admin@tu.example")
     params = {"award_id": award.id, "entry_id": award.id, "item_id": "x", "mc_id": microcredential.id, "action": "revoke",
               "slug": "tu-example", "prefix": "mct_x", "token": "t"}  # fmt: skip
@@ -65,7 +71,9 @@ def test_every_form_refuses_a_missing_or_foreign_csrf_token(app: Any, platform: 
     for route in routes:
         path = route.format(**{k: v for k, v in params.items() if "{" + k + "}" in route})
         for data in ({}, {"csrf": foreign}):
-            response = client.post(path, data={**data, "reason": "x", "email": "a@b.example"}, headers=HTML, follow_redirects=False)
+            response = client.post(
+                path, data={**data, "reason": "x", "email": "a@b.example"}, headers=HTML, follow_redirects=False
+            )
             assert response.status_code == 403, (route, response.status_code)
     with platform.runtime.db.read() as repo:
         assert repo.award(award.id).revoked_at is None  # nothing changed
@@ -74,14 +82,20 @@ def test_every_form_refuses_a_missing_or_foreign_csrf_token(app: Any, platform: 
 def test_a_form_from_another_origin_is_refused(app: Any) -> None:
     client = client_for(app)
     csrf = csrf_of(client, "/signin")
-    response = client.post("/signin", data={"csrf": csrf, "email": "admin@tu.example", "password": PASSWORD}, headers={"origin": "https://evil.example"})
+    response = client.post(
+        "/signin",
+        data={"csrf": csrf, "email": "admin@tu.example", "password": PASSWORD},
+        headers={"origin": "https://evil.example"},
+    )
     assert response.status_code == 403
 
 
 def test_session_cookie_is_httponly_samesite_and_secure_on_https(app: Any) -> None:
     client = client_for(app)
     csrf = csrf_of(client, "/signin")
-    response = client.post("/signin", data={"csrf": csrf, "email": "admin@tu.example", "password": PASSWORD}, follow_redirects=False)
+    response = client.post(
+        "/signin", data={"csrf": csrf, "email": "admin@tu.example", "password": PASSWORD}, follow_redirects=False
+    )
     cookie = next(v for k, v in response.headers.multi_items() if k == "set-cookie" and v.startswith("mc_session="))
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" in cookie
     assert response.headers["location"] == "/console"
@@ -97,7 +111,11 @@ def test_pages_need_the_right_account(app: Any, award: Any, microcredential: Any
         assert learner.get(path, headers=HTML).status_code == 403, path
     assert learner.get("/wallet", headers=HTML).status_code == 200
     rival = client_for(app, "admin@other.example")
-    for path in (f"/console/awards/{award.id}", f"/console/microcredentials/{microcredential.id}", "/console/issuers/tu-example"):
+    for path in (
+        f"/console/awards/{award.id}",
+        f"/console/microcredentials/{microcredential.id}",
+        "/console/issuers/tu-example",
+    ):
         assert rival.get(path, headers=HTML).status_code == 404, path
     csrf = csrf_of(rival, "/console")
     response = rival.post(f"/console/awards/{award.id}/revoke", data={"csrf": csrf, "reason": "x"}, headers=HTML)
@@ -112,7 +130,12 @@ def test_private_credentials_answer_404_to_all_but_holder_and_issuer(app: Any, a
     csrf = csrf_of(learner, f"/wallet/credentials/{award.id}")
     learner.post(f"/wallet/credentials/{award.id}/visibility", data={"csrf": csrf, "public": "0"})
     anonymous = client_for(app)
-    for path in (f"/credentials/{award.id}", f"/credentials/{award.id}.json", f"/credentials/{award.id}.jwt", f"/credentials/{award.id}/download/png"):
+    for path in (
+        f"/credentials/{award.id}",
+        f"/credentials/{award.id}.json",
+        f"/credentials/{award.id}.jwt",
+        f"/credentials/{award.id}/download/png",
+    ):
         assert anonymous.get(path, headers=HTML).status_code == 404, path
     assert learner.get(f"/credentials/{award.id}", headers=HTML).status_code == 200
     assert client_for(app, "admin@tu.example").get(f"/credentials/{award.id}.json").status_code == 200
@@ -121,7 +144,9 @@ def test_private_credentials_answer_404_to_all_but_holder_and_issuer(app: Any, a
 def test_public_page_unfurls_and_counts_views(app: Any, platform: bootstrap.Platform, award: Any) -> None:
     page = client_for(app).get(f"/credentials/{award.id}", headers=HTML)
     assert page.status_code == 200 and "Verified" in page.text
-    assert f'<meta property="og:image" content="https://microcred.example/credentials/{award.id}/badge.png">' in page.text
+    assert (
+        f'<meta property="og:image" content="https://microcred.example/credentials/{award.id}/badge.png">' in page.text
+    )
     assert 'name="twitter:card"' in page.text and "Content-Security-Policy" in page.headers
     assert client_for(app).get(f"/credentials/{award.id}").json()["id"].endswith(award.id)  # machines still get JSON-LD
     app.state.counters.flush()
@@ -132,19 +157,30 @@ def test_public_page_unfurls_and_counts_views(app: Any, platform: bootstrap.Plat
 def test_sign_in_backs_off_after_repeated_failures(app: Any) -> None:
     client = client_for(app)
     csrf = csrf_of(client, "/signin")
-    codes = [client.post("/signin", data={"csrf": csrf, "email": "admin@tu.example", "password": "wrong password!!"}).status_code for _ in range(6)]
+    codes = [
+        client.post(
+            "/signin", data={"csrf": csrf, "email": "admin@tu.example", "password": "wrong password!!"}
+        ).status_code
+        for _ in range(6)
+    ]
     assert codes[:5] == [401] * 5 and codes[5] == 429
     refused = client.post("/signin", data={"csrf": csrf, "email": "admin@tu.example", "password": PASSWORD})
     assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0  # even the right password waits
 
 
-def test_sign_up_proves_the_address_before_showing_awards(app: Any, platform: bootstrap.Platform, microcredential: Any) -> None:
+def test_sign_up_proves_the_address_before_showing_awards(
+    app: Any, platform: bootstrap.Platform, microcredential: Any
+) -> None:
     platform.awards.award(AwardRequest(microcredential.id, "grace@example.org", "Grace"))
     client = client_for(app)
     csrf = csrf_of(client, "/signup")
-    response = client.post("/signup", data={"csrf": csrf, "email": "grace@example.org", "password": PASSWORD, "name": "Grace"})
+    response = client.post(
+        "/signup", data={"csrf": csrf, "email": "grace@example.org", "password": PASSWORD, "name": "Grace"}
+    )
     assert "Check your mail" in response.text
-    client.post("/signin", data={"csrf": csrf_of(client, "/signin"), "email": "grace@example.org", "password": PASSWORD})
+    client.post(
+        "/signin", data={"csrf": csrf_of(client, "/signin"), "email": "grace@example.org", "password": PASSWORD}
+    )
     assert "Confirm your email" in client.get("/wallet", headers=HTML).text
     mail = platform.mailer.messages(to="grace@example.org")[0]  # type: ignore[attr-defined]
     link = re.search(r"https://microcred.example(/confirm/\S+)", mail.text).group(1)
@@ -155,7 +191,9 @@ def test_sign_up_proves_the_address_before_showing_awards(app: Any, platform: bo
 
 def test_sign_up_with_a_taken_address_reveals_nothing(app: Any, platform: bootstrap.Platform) -> None:
     client = client_for(app)
-    response = client.post("/signup", data={"csrf": csrf_of(client, "/signup"), "email": "ada@example.org", "password": PASSWORD})
+    response = client.post(
+        "/signup", data={"csrf": csrf_of(client, "/signup"), "email": "ada@example.org", "password": PASSWORD}
+    )
     assert "Check your mail" in response.text
     assert "already has an account" in platform.mailer.messages(to="ada@example.org")[0].text  # type: ignore[attr-defined]
 
@@ -164,10 +202,16 @@ def test_password_reset_link_works_once_and_signs_other_browsers_out(app: Any, p
     old = client_for(app, "ada@example.org")
     client = client_for(app)
     client.post("/reset", data={"csrf": csrf_of(client, "/reset"), "email": "ada@example.org"})
-    client.post("/reset", data={"csrf": csrf_of(client, "/reset"), "email": "nobody@example.org"})  # same answer, no mail
+    client.post(
+        "/reset", data={"csrf": csrf_of(client, "/reset"), "email": "nobody@example.org"}
+    )  # same answer, no mail
     assert platform.mailer.messages(to="nobody@example.org") == []  # type: ignore[attr-defined]
-    link = re.search(r"https://microcred.example(/reset/\S+)", platform.mailer.messages(to="ada@example.org")[0].text).group(1)  # type: ignore[attr-defined]
-    response = client.post(link, data={"csrf": csrf_of(client, link), "password": "a brand new passphrase"}, follow_redirects=False)
+    link = re.search(
+        r"https://microcred.example(/reset/\S+)", platform.mailer.messages(to="ada@example.org")[0].text
+    ).group(1)  # type: ignore[attr-defined]
+    response = client.post(
+        link, data={"csrf": csrf_of(client, link), "password": "a brand new passphrase"}, follow_redirects=False
+    )
     assert response.status_code == 303
     assert old.get("/wallet", headers=HTML, follow_redirects=False).status_code == 303  # signed out
     again = client.post(link, data={"csrf": csrf_of(client, "/reset"), "password": "another new passphrase"})
@@ -176,20 +220,43 @@ def test_password_reset_link_works_once_and_signs_other_browsers_out(app: Any, p
 
 def test_admin_invites_staff_who_join_through_the_link(app: Any, platform: bootstrap.Platform) -> None:
     admin = client_for(app, "admin@tu.example")
-    admin.post("/console/staff", data={"csrf": csrf_of(admin, "/console/staff"), "email": "new.staff@tu.example", "role": "issuer_staff", "organisation": "tu-example"})
-    link = re.search(r"https://microcred.example(/invite/\S+)", platform.mailer.messages(to="new.staff@tu.example")[0].text).group(1)  # type: ignore[attr-defined]
+    admin.post(
+        "/console/staff",
+        data={
+            "csrf": csrf_of(admin, "/console/staff"),
+            "email": "new.staff@tu.example",
+            "role": "issuer_staff",
+            "organisation": "tu-example",
+        },
+    )
+    link = re.search(
+        r"https://microcred.example(/invite/\S+)", platform.mailer.messages(to="new.staff@tu.example")[0].text
+    ).group(1)  # type: ignore[attr-defined]
     staff = client_for(app)
-    response = staff.post(link, data={"csrf": csrf_of(staff, link), "password": PASSWORD, "name": "New Staff"}, follow_redirects=False)
+    response = staff.post(
+        link, data={"csrf": csrf_of(staff, link), "password": PASSWORD, "name": "New Staff"}, follow_redirects=False
+    )
     assert response.status_code == 303 and response.headers["location"] == "/console"
     assert staff.get("/console/awards", headers=HTML).status_code == 200
     assert staff.get("/console/audit", headers=HTML).status_code == 403  # staff, not admin
     rival = client_for(app, "admin@other.example")
-    refused = rival.post("/console/staff", data={"csrf": csrf_of(rival, "/console/staff"), "email": "spy@x.example", "role": "issuer_admin", "organisation": "tu-example"}, follow_redirects=False)
+    refused = rival.post(
+        "/console/staff",
+        data={
+            "csrf": csrf_of(rival, "/console/staff"),
+            "email": "spy@x.example",
+            "role": "issuer_admin",
+            "organisation": "tu-example",
+        },
+        follow_redirects=False,
+    )
     assert "Not invited" in refused.headers.get("location", "") or refused.status_code == 303
     assert platform.mailer.messages(to="spy@x.example") == []  # type: ignore[attr-defined]
 
 
-def test_downloads_verify_and_the_pdf_carries_the_verification_url(app: Any, platform: bootstrap.Platform, award: Any, local_verifier: Any) -> None:
+def test_downloads_verify_and_the_pdf_carries_the_verification_url(
+    app: Any, platform: bootstrap.Platform, award: Any, local_verifier: Any
+) -> None:
     from pypdf import PdfReader
 
     learner = client_for(app, "ada@example.org")
@@ -206,7 +273,14 @@ def test_linkedin_link_carries_the_certification(app: Any, award: Any, platform:
     response = client_for(app).get(f"/credentials/{award.id}/share/linkedin", follow_redirects=False)
     location = response.headers["location"]
     assert location.startswith("https://www.linkedin.com/profile/add?startTask=CERTIFICATION_NAME")
-    for part in ("name=Data+Analytics+with+Python", "organizationName=TU+Example", "issueYear=", "expirationYear=", f"certId={award.id}", "certUrl=https%3A%2F%2Fmicrocred.example%2Fcredentials%2F"):
+    for part in (
+        "name=Data+Analytics+with+Python",
+        "organizationName=TU+Example",
+        "issueYear=",
+        "expirationYear=",
+        f"certId={award.id}",
+        "certUrl=https%3A%2F%2Fmicrocred.example%2Fcredentials%2F",
+    ):
         assert part in location
 
 
@@ -217,12 +291,19 @@ def test_hostile_wallet_zips_are_refused_without_a_trace(app: Any, platform: boo
         archive.writestr("microcred-wallet.json", json.dumps({"items": [{"file": "../../etc/passwd"}]}))
         archive.writestr("big.json", b"{" + b" " * (60 * 1024 * 1024) + b"}")
     csrf = csrf_of(learner, "/wallet/import")
-    response = learner.post("/wallet/import", data={"csrf": csrf}, files={"file": ("w.zip", bomb.getvalue(), "application/zip")})
+    response = learner.post(
+        "/wallet/import", data={"csrf": csrf}, files={"file": ("w.zip", bomb.getvalue(), "application/zip")}
+    )
     assert response.status_code == 422 and "too large" in response.text
     bad = io.BytesIO()
     with zipfile.ZipFile(bad, "w") as archive:
         archive.writestr("microcred-wallet.json", json.dumps({"items": [{"file": "../../etc/passwd", "public": True}]}))
-    response = learner.post("/wallet/import", data={"csrf": csrf}, files={"file": ("w.zip", bad.getvalue(), "application/zip")}, follow_redirects=True)
+    response = learner.post(
+        "/wallet/import",
+        data={"csrf": csrf},
+        files={"file": ("w.zip", bad.getvalue(), "application/zip")},
+        follow_redirects=True,
+    )
     assert "Imported 0" in response.text and "missing from the archive" in response.text
 
 
@@ -265,5 +346,9 @@ def test_smtp_mailer_delivers_through_a_real_server(smtp_server: Any) -> None:
     from microcred.services.mail import Mail, SmtpMailer, SmtpSettings
 
     port = smtp_server.port
-    SmtpMailer(SmtpSettings("127.0.0.1", port, starttls=False), "microcred <no-reply@microcred.example>").send(Mail("ada@example.org", "Hello", "A claim link"))
-    assert smtp_server.received[0]["To"] == "ada@example.org" and "A claim link" in smtp_server.received[0].get_payload()
+    SmtpMailer(SmtpSettings("127.0.0.1", port, starttls=False), "microcred <no-reply@microcred.example>").send(
+        Mail("ada@example.org", "Hello", "A claim link")
+    )
+    assert (
+        smtp_server.received[0]["To"] == "ada@example.org" and "A claim link" in smtp_server.received[0].get_payload()
+    )

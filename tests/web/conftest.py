@@ -20,7 +20,14 @@ from microcred.services.issuing import parse_definition
 from tests.platform_fixtures import COMPLETE
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 PASSWORD = "correct horse battery staple"
 
@@ -63,13 +70,19 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
             connection.execute(text(f'CREATE SCHEMA "{schema}"'))
         admin.dispose()
         url = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
-    settings = Settings(data_dir=folder / "data", database_url=url or f"sqlite:///{folder / 'web.db'}", public_base_url=f"http://127.0.0.1:{port}")
+    settings = Settings(
+        data_dir=folder / "data",
+        database_url=url or f"sqlite:///{folder / 'web.db'}",
+        public_base_url=f"http://127.0.0.1:{port}",
+    )
     platform = bootstrap.build_platform(settings, create=True)
     platform.issuers.create(name="TU Example", slug="tu-example", country="NL", url="https://tu.example")
     platform.catalog.create("tu-example", parse_definition(COMPLETE))
     platform.accounts.create_user("admin@tu.example", PASSWORD, "issuer_admin", "tu-example", name="Ines Admin")
     platform.accounts.create_user("root@microcred.example", PASSWORD, "platform_admin", name="Root")
-    server = uvicorn.Server(uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -107,7 +120,9 @@ def new_page(browser: Any, live: Live) -> Iterator[Any]:
     contexts: list[Any] = []
 
     def make(width: int = 1280) -> Any:
-        context = browser.new_context(base_url=live.url, viewport={"width": width, "height": 900}, accept_downloads=True)
+        context = browser.new_context(
+            base_url=live.url, viewport={"width": width, "height": 900}, accept_downloads=True
+        )
         context.set_default_timeout(15_000)
         contexts.append(context)
         return context.new_page()

@@ -32,7 +32,14 @@ def test_main_pages_have_no_serious_accessibility_violations(new_page: Any, live
     platform.accounts.create_user("axe.learner@example.org", PASSWORD, "learner", name="Axe Learner")
     problems: list[str] = []
     visitor = new_page()
-    for path, name in (("/", "home"), ("/signin", "signin"), ("/signup", "signup"), ("/reset", "reset"), ("/verify", "verify"), (f"/credentials/{outcome.id}", "credential-page")):
+    for path, name in (
+        ("/", "home"),
+        ("/signin", "signin"),
+        ("/signup", "signup"),
+        ("/reset", "reset"),
+        ("/verify", "verify"),
+        (f"/credentials/{outcome.id}", "credential-page"),
+    ):
         visitor.goto(path)
         problems += _scan(visitor, name)
     visitor.goto(f"/verify?url={live.url}/credentials/{outcome.id}")
@@ -54,7 +61,11 @@ def test_main_pages_have_no_serious_accessibility_violations(new_page: Any, live
 
     learner = new_page()
     sign_in(learner, "axe.learner@example.org")
-    for path, name in (("/wallet", "wallet"), (f"/wallet/credentials/{outcome.id}", "wallet-credential-page"), ("/wallet/import", "wallet-import")):
+    for path, name in (
+        ("/wallet", "wallet"),
+        (f"/wallet/credentials/{outcome.id}", "wallet-credential-page"),
+        ("/wallet/import", "wallet-import"),
+    ):
         learner.goto(path)
         problems += _scan(learner, name)
 

@@ -94,7 +94,12 @@ def test_design_award_claim_download_verify_revoke(new_page: Any, live: Live, tm
 def _external_credential(tmp_path: Path) -> Path:
     key = Ed25519KeyPair.generate()
     issuer = did_key_for(key.public_bytes)
-    credential = data_analytics_microcredential(issuer, "did:example:learner", datetime.now(UTC).replace(microsecond=0), "urn:uuid:0b0f3a54-1c7e-4a51-9a43-2f1b1b4f9e11")
+    credential = data_analytics_microcredential(
+        issuer,
+        "did:example:learner",
+        datetime.now(UTC).replace(microsecond=0),
+        "urn:uuid:0b0f3a54-1c7e-4a51-9a43-2f1b1b4f9e11",
+    )
     signed = bootstrap.build_credential_service(bootstrap.Options({})).sign(SignRequest(credential, key))
     path = tmp_path / "external.json"
     path.write_text(json.dumps(signed))
@@ -108,7 +113,9 @@ def test_wallet_imports_an_external_credential_once_and_exports_it(new_page: Any
     external = _external_credential(tmp_path)
     for attempt in range(2):
         page.goto("/wallet/import")
-        page.get_by_label("Choose a file: JSON, JWT, baked PNG or SVG badge, or a wallet zip", exact=True).set_input_files(str(external))
+        page.get_by_label(
+            "Choose a file: JSON, JWT, baked PNG or SVG badge, or a wallet zip", exact=True
+        ).set_input_files(str(external))
         page.get_by_role("button", name="Verify and add").click()
         if attempt == 0:
             assert "Added “Data Analytics with Python”" in page.text_content("main")
@@ -126,7 +133,9 @@ def test_wallet_imports_an_external_credential_once_and_exports_it(new_page: Any
     page.get_by_role("button", name="Remove from wallet").click()
     assert page.locator(".entry").count() == 0
     page.goto("/wallet/import")
-    page.get_by_label("Choose a file: JSON, JWT, baked PNG or SVG badge, or a wallet zip", exact=True).set_input_files(str(exported))
+    page.get_by_label("Choose a file: JSON, JWT, baked PNG or SVG badge, or a wallet zip", exact=True).set_input_files(
+        str(exported)
+    )
     page.get_by_role("button", name="Verify and add").click()
     assert "Imported 1" in page.text_content("main") and page.locator(".entry").count() == 1
 
@@ -150,9 +159,13 @@ def test_bulk_upload_reports_the_bad_row(new_page: Any, live: Live, tmp_path: Pa
     page = new_page()
     sign_in(page, "admin@tu.example")
     rows = tmp_path / "cohort.csv"
-    rows.write_text("email,name\nlars.nielsen@example.org,Lars Nielsen\nnot-an-email,Broken Row\nzofia.nowak@example.org,Zofia Nowak\n")
+    rows.write_text(
+        "email,name\nlars.nielsen@example.org,Lars Nielsen\nnot-an-email,Broken Row\nzofia.nowak@example.org,Zofia Nowak\n"
+    )
     page.goto("/console/bulk")
-    page.get_by_label("Microcredential for rows that name none", exact=True).select_option(label="Data Analytics with Python")
+    page.get_by_label("Microcredential for rows that name none", exact=True).select_option(
+        label="Data Analytics with Python"
+    )
     page.get_by_label("CSV or JSONL file", exact=True).set_input_files(str(rows))
     page.get_by_role("button", name="Upload and award").click()
     expect(page.locator("[data-field=state]")).to_have_text("finished", timeout=30_000)

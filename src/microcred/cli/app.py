@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import Progress
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import Progress
 
 from microcred import bootstrap
 from microcred.cli import platform as platform_commands

@@ -15,7 +15,7 @@ from microcred.domain.microcredentials import MicrocredentialDefinition
 from microcred.services.awarding import AwardRequest
 from microcred.services.skill_picker import find
 
-PASSWORD = "microcred-demo-2026"
+PASSWORD = "microcred-demo-2026"  # noqa: S105 - the demo prints it; demo data only
 LOGINS = (
     ("admin@demo.microcred.dev", "platform_admin", None, "Platform administrator (outbox, every organisation)"),
     ("registrar@northbridge.example", "issuer_admin", "northbridge", "Northbridge University, issuer admin"),
@@ -46,22 +46,184 @@ class Course:
 
 
 COURSES = (
-    Course("northbridge", "Data Analytics with Python", ("Python (computer programming)", "data analytics", "statistical analysis system software"), 5, 125, 6, "online", 450, 36, ("data",)),
-    Course("northbridge", "Machine Learning Foundations", ("machine learning", "utilise machine learning", "data mining"), 5, 125, 7, "blended", 600, 36, ("data",)),
+    Course(
+        "northbridge",
+        "Data Analytics with Python",
+        ("Python (computer programming)", "data analytics", "statistical analysis system software"),
+        5,
+        125,
+        6,
+        "online",
+        450,
+        36,
+        ("data",),
+    ),
+    Course(
+        "northbridge",
+        "Machine Learning Foundations",
+        ("machine learning", "utilise machine learning", "data mining"),
+        5,
+        125,
+        7,
+        "blended",
+        600,
+        36,
+        ("data",),
+    ),
     Course("northbridge", "Databases and SQL", ("SQL", "MySQL", "database"), 3, 75, 6, "online", 300, 12, ("data",)),
-    Course("northbridge", "Sustainable Supply Chains", ("sustainable development goals", "circular economy", "green logistics"), 4, 100, 6, "onsite", 400, None, ("green",)),
-    Course("northbridge", "Research Data Management", ("manage findable accessible interoperable and reusable data", "data protection"), 2, 50, 7, "online", 150, None),
-    Course("northbridge", "Academic Writing in English", ("report facts", "draft corporate emails", "adapt to change"), 3, 75, 6, "blended", 200, None, ("writing",)),
-    Course("codeforge", "Full-Stack JavaScript", ("JavaScript", "JavaScript Framework", "web programming"), None, 240, 5, "online", 2900, 24, ("web",)),
-    Course("codeforge", "Cloud Engineering with Kubernetes", ("cloud technologies", "cloud monitoring and reporting", "DevOps"), None, 160, 5, "online", 2400, 24, ("cloud",)),
-    Course("codeforge", "Cyber Security Essentials", ("cyber security", "cyber attack counter-measures", "attack vectors"), None, 120, 5, "blended", 1900, 24, ("security",)),
-    Course("codeforge", "Agile Delivery and Scrum", ("Agile project management", "ICT project management"), None, 40, 5, "online", 900, 36),
-    Course("codeforge", "UX Design Sprint", ("software interaction design", "human-computer interaction", "design interaction model"), None, 60, 5, "onsite", 1200, None, ("web",)),
-    Course("helix", "Warehouse Data Dashboards", ("data analytics", "create data models", "business intelligence"), None, 24, 4, "onsite", 0, 24, ("data",)),
-    Course("helix", "Green Fleet Operations", ("green logistics", "ecological principles", "energy efficiency"), None, 16, 4, "onsite", 0, 24, ("green",)),
-    Course("helix", "Workplace Safety Leadership", ("cyber security", "apply hygiene standards", "lead others"), None, 12, 4, "onsite", 0, 12, ("safety",)),
-    Course("helix", "Digital Procurement", ("e-procurement", "ICT project management", "negotiate compromises"), None, 20, 5, "blended", 0, 24),
-    Course("helix", "Spreadsheet Modelling for Planners", ("use spreadsheets software", "statistical analysis system software"), None, 14, 4, "online", 0, 24, ("data",)),
+    Course(
+        "northbridge",
+        "Sustainable Supply Chains",
+        ("sustainable development goals", "circular economy", "green logistics"),
+        4,
+        100,
+        6,
+        "onsite",
+        400,
+        None,
+        ("green",),
+    ),
+    Course(
+        "northbridge",
+        "Research Data Management",
+        ("manage findable accessible interoperable and reusable data", "data protection"),
+        2,
+        50,
+        7,
+        "online",
+        150,
+        None,
+    ),
+    Course(
+        "northbridge",
+        "Academic Writing in English",
+        ("report facts", "draft corporate emails", "adapt to change"),
+        3,
+        75,
+        6,
+        "blended",
+        200,
+        None,
+        ("writing",),
+    ),
+    Course(
+        "codeforge",
+        "Full-Stack JavaScript",
+        ("JavaScript", "JavaScript Framework", "web programming"),
+        None,
+        240,
+        5,
+        "online",
+        2900,
+        24,
+        ("web",),
+    ),
+    Course(
+        "codeforge",
+        "Cloud Engineering with Kubernetes",
+        ("cloud technologies", "cloud monitoring and reporting", "DevOps"),
+        None,
+        160,
+        5,
+        "online",
+        2400,
+        24,
+        ("cloud",),
+    ),
+    Course(
+        "codeforge",
+        "Cyber Security Essentials",
+        ("cyber security", "cyber attack counter-measures", "attack vectors"),
+        None,
+        120,
+        5,
+        "blended",
+        1900,
+        24,
+        ("security",),
+    ),
+    Course(
+        "codeforge",
+        "Agile Delivery and Scrum",
+        ("Agile project management", "ICT project management"),
+        None,
+        40,
+        5,
+        "online",
+        900,
+        36,
+    ),
+    Course(
+        "codeforge",
+        "UX Design Sprint",
+        ("software interaction design", "human-computer interaction", "design interaction model"),
+        None,
+        60,
+        5,
+        "onsite",
+        1200,
+        None,
+        ("web",),
+    ),
+    Course(
+        "helix",
+        "Warehouse Data Dashboards",
+        ("data analytics", "create data models", "business intelligence"),
+        None,
+        24,
+        4,
+        "onsite",
+        0,
+        24,
+        ("data",),
+    ),
+    Course(
+        "helix",
+        "Green Fleet Operations",
+        ("green logistics", "ecological principles", "energy efficiency"),
+        None,
+        16,
+        4,
+        "onsite",
+        0,
+        24,
+        ("green",),
+    ),
+    Course(
+        "helix",
+        "Workplace Safety Leadership",
+        ("cyber security", "apply hygiene standards", "lead others"),
+        None,
+        12,
+        4,
+        "onsite",
+        0,
+        12,
+        ("safety",),
+    ),
+    Course(
+        "helix",
+        "Digital Procurement",
+        ("e-procurement", "ICT project management", "negotiate compromises"),
+        None,
+        20,
+        5,
+        "blended",
+        0,
+        24,
+    ),
+    Course(
+        "helix",
+        "Spreadsheet Modelling for Planners",
+        ("use spreadsheets software", "statistical analysis system software"),
+        None,
+        14,
+        4,
+        "online",
+        0,
+        24,
+        ("data",),
+    ),
 )
 FIRST = ("Ada", "Alan", "Grace", "Linus", "Margaret", "Tim", "Hedy", "Katherine", "Dennis", "Barbara", "Edsger", "Frances",
          "Guido", "Radia", "Sophie", "Lars", "Amara", "Jonas", "Mei", "Ines", "Mateo", "Zofia", "Noor", "Eamon", "Lucía")  # fmt: skip
@@ -107,23 +269,53 @@ def seed(settings: Settings, progress: Callable[[str], None] = print, learners: 
             progress("the demo data is already there")
             return
         for slug, name, country, url, colour in ISSUERS:
-            platform.issuers.create(name=name, slug=slug, country=country, url=url, email=f"credentials@{slug}.example", description=f"{name} (demo)")
-            platform.issuers.update_profile(slug, name=name, country=country, url=url, email=f"credentials@{slug}.example", description=f"{name} (demo data)", colour=colour)
+            platform.issuers.create(
+                name=name,
+                slug=slug,
+                country=country,
+                url=url,
+                email=f"credentials@{slug}.example",
+                description=f"{name} (demo)",
+            )
+            platform.issuers.update_profile(
+                slug,
+                name=name,
+                country=country,
+                url=url,
+                email=f"credentials@{slug}.example",
+                description=f"{name} (demo data)",
+                colour=colour,
+            )
         for email, role, org, _what in LOGINS:
             platform.accounts.create_user(email, PASSWORD, role, org, name=email.split("@")[0].title())
-        catalogue = [(course, platform.catalog.create(course.issuer, definition(course), actor="demo").id) for course in COURSES]
+        catalogue = [
+            (course, platform.catalog.create(course.issuer, definition(course), actor="demo").id) for course in COURSES
+        ]
         progress(f"{len(ISSUERS)} issuers, {len(catalogue)} microcredentials")
         _awards(platform, clock, catalogue, now, learners, progress)
     finally:
         platform.close()
 
 
-def _awards(platform: bootstrap.Platform, clock: SteppedClock, catalogue: list[tuple[Course, str]], now: datetime, learners: int, progress: Callable[[str], None]) -> None:
-    rng = random.Random(2026)
+def _awards(
+    platform: bootstrap.Platform,
+    clock: SteppedClock,
+    catalogue: list[tuple[Course, str]],
+    now: datetime,
+    learners: int,
+    progress: Callable[[str], None],
+) -> None:
+    rng = random.Random(2026)  # noqa: S311 - the same demo every time, not a secret
     people = [("Ada Lovelace", "ada@learners.example")]
     for n in range(1, learners):
         first, last = FIRST[n % len(FIRST)], LAST[(n * 7) % len(LAST)]
-        people.append((f"{first} {last}", f"{first}.{last}.{n}".lower().replace(" ", "").replace("í", "i").replace("á", "a") + "@learners.example"))
+        people.append(
+            (
+                f"{first} {last}",
+                f"{first}.{last}.{n}".lower().replace(" ", "").replace("í", "i").replace("á", "a")
+                + "@learners.example",
+            )
+        )
     with_account = {email for i, (_n, email) in enumerate(people) if i % 4 != 3}  # a quarter still have to claim
     for _name, email in people[1:]:
         if email in with_account:
@@ -144,7 +336,13 @@ def _awards(platform: bootstrap.Platform, clock: SteppedClock, catalogue: list[t
                 with platform.runtime.db.transaction() as repo:
                     repo.mark_claimed([outcome.id], clock.instant)
             else:
-                platform.web_accounts.notify_award(outcome.id, email, course.name, dict((i[0], i[1]) for i in ISSUERS)[course.issuer], platform.runtime.base_url)
+                platform.web_accounts.notify_award(
+                    outcome.id,
+                    email,
+                    course.name,
+                    dict((i[0], i[1]) for i in ISSUERS)[course.issuer],
+                    platform.runtime.base_url,
+                )
         if index % 50 == 49:
             progress(f"{index + 1} learners, {issued} awards")
     clock.instant = now

@@ -384,7 +384,7 @@ class CatalogService:
             row = repo.image(mc_id)
             if row is not None and row.media_type == f"image/{'svg+xml' if media == 'svg' else 'png'}":
                 return row.media_type, row.data, row.sha256
-            mc, version, issuer = current_version(repo, mc_id)
+            _mc, version, issuer = current_version(repo, mc_id)
             design = badges.design_for(
                 parse_definition(json.loads(version.definition)),
                 issuer.name,

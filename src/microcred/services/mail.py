@@ -82,7 +82,7 @@ class OutboxMailer:
             if to is not None and parseaddr(str(message["To"]))[1].lower() != to.lower():
                 continue
             body = message.get_body(preferencelist=("plain",))
-            text = body.get_content() if body is not None else ""  # type: ignore[attr-defined]
+            text = body.get_content() if body is not None else ""
             found.append(StoredMail(path.stem, str(message["To"]), str(message["Subject"]), str(message["Date"]), text))
             if len(found) >= limit:
                 break

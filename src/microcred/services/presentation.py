@@ -89,12 +89,14 @@ def _image(value: Any) -> str | None:
 
 def describe(credential: dict[str, Any]) -> CredentialView:
     subjects = credential.get("credentialSubject")
-    subject = subjects[0] if isinstance(subjects, list) and subjects else subjects
-    subject = subject if isinstance(subject, dict) else {}
-    achievement = subject.get("achievement") if isinstance(subject.get("achievement"), dict) else {}
-    issuer = credential.get("issuer")
-    issuer = issuer if isinstance(issuer, dict) else {"id": issuer}
-    criteria = achievement.get("criteria") if isinstance(achievement.get("criteria"), dict) else {}
+    first = subjects[0] if isinstance(subjects, list) and subjects else subjects
+    subject: dict[str, Any] = first if isinstance(first, dict) else {}
+    found = subject.get("achievement")
+    achievement: dict[str, Any] = found if isinstance(found, dict) else {}
+    raw_issuer = credential.get("issuer")
+    issuer: dict[str, Any] = raw_issuer if isinstance(raw_issuer, dict) else {"id": raw_issuer}
+    raw_criteria = achievement.get("criteria")
+    criteria: dict[str, Any] = raw_criteria if isinstance(raw_criteria, dict) else {}
     view = CredentialView(
         title=_text(achievement.get("name")) or _text(credential.get("name")) or "Untitled credential",
         description=_text(achievement.get("description")) or _text(credential.get("description")) or "",

@@ -23,7 +23,7 @@ def home_for(role: str) -> str:
 
 
 def _field(form: object, name: str) -> str:
-    value = form.get(name) if hasattr(form, "get") else None  # type: ignore[union-attr]
+    value = form.get(name) if hasattr(form, "get") else None
     return value.strip() if isinstance(value, str) else ""
 
 

@@ -292,7 +292,7 @@ def _settings(app: FastAPI, web: Web) -> None:
         issuer_in_scope(user, slug)
         form = await web.form(request)
         values = {
-            k: (form.get(k) or "").strip() if isinstance(form.get(k), str) else ""
+            k: v.strip() if isinstance(v := form.get(k), str) else ""
             for k in ("name", "country", "url", "email", "description", "colour")
         }
         try:

@@ -309,4 +309,4 @@ def fetch_credential(web: Web, url: str) -> bytes:
         )
     from microcred.net.fetcher import GuardedFetcher
 
-    return GuardedFetcher().fetch(url)  # type: ignore[no-any-return]
+    return GuardedFetcher().fetch(url)
