@@ -340,7 +340,9 @@ def main() -> None:
     import load_verify
 
     load = load_verify.measure()
-    text = render(m, one, two, rss_mb, hostile, bulk, load)
+    import pages
+
+    text = render(m, one, two, rss_mb, hostile, bulk, load) + "\n" + "\n".join(pages.render(pages.measure()))
     print(text)
     if args.write:
         args.write.parent.mkdir(parents=True, exist_ok=True)

@@ -61,6 +61,7 @@ class OutboxMailer:
     def __init__(self, folder: Path, sender: str) -> None:
         self.folder = folder
         self.sender = sender
+        self._parsed: dict[str, StoredMail] = {}  # messages never change once written
 
     def send(self, mail: Mail, at: datetime | None = None) -> None:
         from datetime import UTC
@@ -78,15 +79,22 @@ class OutboxMailer:
             return []
         found: list[StoredMail] = []
         for path in sorted(self.folder.glob("*.eml"), reverse=True):
-            message = BytesParser(policy=default_policy).parsebytes(path.read_bytes())
-            if to is not None and parseaddr(str(message["To"]))[1].lower() != to.lower():
+            mail = self._parsed.get(path.name) or self._read(path)
+            if to is not None and parseaddr(mail.to)[1].lower() != to.lower():
                 continue
-            body = message.get_body(preferencelist=("plain",))
-            text = body.get_content() if body is not None else ""
-            found.append(StoredMail(path.stem, str(message["To"]), str(message["Subject"]), str(message["Date"]), text))
+            found.append(mail)
             if len(found) >= limit:
                 break
         return found
+
+    def _read(self, path: Path) -> StoredMail:
+        message = BytesParser(policy=default_policy).parsebytes(path.read_bytes())
+        body = message.get_body(preferencelist=("plain",))
+        text = body.get_content() if body is not None else ""
+        mail = StoredMail(path.stem, str(message["To"]), str(message["Subject"]), str(message["Date"]), text)
+        if len(self._parsed) < 100_000:
+            self._parsed[path.name] = mail
+        return mail
 
 
 @dataclass(frozen=True, slots=True)

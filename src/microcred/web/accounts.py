@@ -194,7 +194,7 @@ def install(app: FastAPI, web: Web) -> None:
     def outbox(request: Request) -> Response:
         web.require(request, "platform_admin")
         mailer = web.platform.mailer
-        messages = mailer.messages(limit=100) if isinstance(mailer, OutboxMailer) else []
+        messages = mailer.messages(limit=50) if isinstance(mailer, OutboxMailer) else []
         return web.render(
             request, "outbox.html", title="Outbox", messages=messages, folder=str(web.platform.settings.outbox_dir)
         )
