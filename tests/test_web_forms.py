@@ -352,3 +352,21 @@ def test_smtp_mailer_delivers_through_a_real_server(smtp_server: Any) -> None:
     assert (
         smtp_server.received[0]["To"] == "ada@example.org" and "A claim link" in smtp_server.received[0].get_payload()
     )
+
+
+def test_api_token_is_shown_once_and_can_be_revoked(app: Any, platform: bootstrap.Platform) -> None:
+    admin = client_for(app, "admin@tu.example")
+    page = admin.post(
+        "/console/tokens", data={"csrf": csrf_of(admin, "/console/tokens"), "role": "issuer_staff", "days": "30"}
+    )
+    token = re.search(r'id="new-token" readonly value="(mct_[^"]+)"', page.text).group(1)
+    assert platform.accounts.principal(token) is not None
+    assert token not in admin.get("/console/tokens", headers=HTML).text  # shown once
+    admin.post(f"/console/tokens/{token[:12]}/revoke", data={"csrf": csrf_of(admin, "/console/tokens")})
+    assert platform.accounts.principal(token) is None
+    refused = admin.post(
+        "/console/tokens",
+        data={"csrf": csrf_of(admin, "/console/tokens"), "role": "platform_admin"},
+        follow_redirects=False,
+    )
+    assert refused.status_code == 303  # an issuer admin cannot mint a platform token

@@ -324,20 +324,20 @@ def _settings(app: FastAPI, web: Web) -> None:
             f"/console/issuers/{slug}", f"New signing key {key_id}; credentials signed with older keys still verify."
         )
 
+    def visible_tokens(user: SessionUser) -> list[Any]:
+        """Admins see their organisation's tokens; staff only their own."""
+        with platform.runtime.db.read() as repo:
+            return repo.tokens_of(scope(user), None if user.role in ("platform_admin", "issuer_admin") else user.id)
+
+    def tokens_page(request: Request, user: SessionUser, new: Any = None) -> Response:
+        return web.render(
+            request, "console_tokens.html", title="API tokens", tokens=visible_tokens(user), roles=_token_roles(user),
+            new_token=new, now=platform.runtime.clock.now(),
+        )  # fmt: skip
+
     @app.get("/console/tokens", include_in_schema=False)
     def tokens(request: Request) -> Response:
-        user = web.staff(request)
-        with platform.runtime.db.read() as repo:
-            rows = repo.tokens_of(scope(user), None if user.role in ("platform_admin", "issuer_admin") else user.id)
-        return web.render(
-            request,
-            "console_tokens.html",
-            title="API tokens",
-            tokens=rows,
-            roles=_token_roles(user),
-            new_token=None,
-            now=platform.runtime.clock.now(),
-        )
+        return tokens_page(request, web.staff(request))
 
     @app.post("/console/tokens", include_in_schema=False)
     async def token_create(request: Request) -> Response:
@@ -351,29 +351,13 @@ def _settings(app: FastAPI, web: Web) -> None:
             new = platform.accounts.create_token(user.email, str(role), days=days, actor=user.email)
         except (ValueError, MicrocredError) as exc:
             return web.redirect("/console/tokens", getattr(exc, "message", "the lifetime must be a number of days"))
-        with platform.runtime.db.read() as repo:
-            rows = repo.tokens_of(scope(user), None if user.role in ("platform_admin", "issuer_admin") else user.id)
-        return web.render(
-            request,
-            "console_tokens.html",
-            title="API tokens",
-            tokens=rows,
-            roles=_token_roles(user),
-            new_token=new,
-            now=platform.runtime.clock.now(),
-        )
+        return tokens_page(request, user, new)
 
     @app.post("/console/tokens/{prefix}/revoke", include_in_schema=False)
     async def token_revoke(request: Request, prefix: str) -> Response:
         user = web.staff(request)
         await web.form(request)
-        with platform.runtime.db.read() as repo:
-            mine = {
-                t.prefix
-                for t in repo.tokens_of(
-                    scope(user), None if user.role in ("platform_admin", "issuer_admin") else user.id
-                )
-            }
+        mine = {t.prefix for t in visible_tokens(user)}
         if prefix not in mine:
             raise NotFound(f"no token {prefix}")
         platform.accounts.revoke_token(prefix, actor=user.email)
