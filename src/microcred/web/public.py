@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import logging
 import threading
 from collections import Counter
 from typing import Any
@@ -58,11 +59,17 @@ class Counters:
     def flush(self) -> None:
         with self.lock:
             pending, self.pending = self.pending, Counter()
-        if pending:
+        if not pending:
+            return
+        try:
             with self.web.platform.runtime.db.transaction() as repo:
                 for (award_id, counter), n in pending.items():
                     for _ in range(n):
                         repo.count_up(award_id, counter)
+        except Exception:  # a statistic must never take a timer thread (or shutdown) down with it
+            logging.getLogger("microcred.web").warning(
+                "dropped %d view/verify/share counts: the database refused them", sum(pending.values()), exc_info=True
+            )
 
 
 def wants_html(request: Request) -> bool:
