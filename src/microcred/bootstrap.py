@@ -110,7 +110,7 @@ def build_platform(settings: Settings | None = None, clock: Clock | None = None,
     mailer = make_mailer(settings)
     return Platform(
         settings, runtime, IssuerService(runtime), CatalogService(runtime), awards, BulkService(runtime, awards), accounts, platform_identity,
-        local, jsonld, credentials, mailer, WebAccounts(runtime, accounts, mailer), WalletService(runtime, credentials, awards.signed_json),
+        local, jsonld, credentials, mailer, WebAccounts(runtime, accounts, mailer), WalletService(runtime, credentials, awards),
     )  # fmt: skip
 
 

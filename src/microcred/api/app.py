@@ -230,10 +230,10 @@ def _award_routes(app: FastAPI, platform: bootstrap.Platform) -> None:
             actor=who.email,
         )
         if outcome.created:
-            entry = platform.catalog.get(body.microcredential)
-            issuer = _issuer_in_scope(platform, who, entry.issuer_slug)
+            title = outcome.credential["credentialSubject"]["achievement"]["name"]
+            issuer_name = outcome.credential["issuer"]["name"]
             platform.web_accounts.notify_award(
-                outcome.id, body.email.strip().lower(), entry.definition.name, issuer.name, platform.runtime.base_url
+                outcome.id, body.email.strip().lower(), title, issuer_name, platform.runtime.base_url
             )
         else:
             response.status_code = 200

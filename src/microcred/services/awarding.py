@@ -243,6 +243,12 @@ class AwardService:
     def credential_url(self, award_id: str) -> str:
         return f"{self.runtime.base_url}/credentials/{award_id}"
 
+    def award_id_for(self, url: str) -> str | None:
+        """The award behind one of this installation's credential URLs (with or without .json)."""
+        prefix = f"{self.runtime.base_url}/credentials/"
+        rest = url.removeprefix(prefix).removesuffix(".json") if url.startswith(prefix) else ""
+        return rest if 0 < len(rest) <= 36 and "/" not in rest else None
+
     def status_list_url(self, issuer_slug: str, purpose: str, sequence: int) -> str:
         return f"{self.runtime.base_url}/status/{issuer_slug}/{purpose}/{sequence}"
 

@@ -12,12 +12,12 @@ import io
 import json
 import uuid
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from microcred.errors import InputError, MicrocredError
+from microcred.services.awarding import AwardService
 from microcred.services.credentials import CredentialService
 from microcred.services.issuing import Conflict, NotFound, Runtime
 from microcred.services.presentation import state_of
@@ -80,12 +80,10 @@ def credential_text(data: bytes | str) -> str:
 
 
 class WalletService:
-    def __init__(
-        self, runtime: Runtime, credentials: CredentialService, issued_credential: Callable[[str], str]
-    ) -> None:
+    def __init__(self, runtime: Runtime, credentials: CredentialService, awards: AwardService) -> None:
         self.runtime = runtime
         self.credentials = credentials
-        self.issued_credential = issued_credential  # award id -> the signed JSON
+        self.awards = awards
 
     # -- reading ----------------------------------------------------------------
     def entries(self, user: SessionUser) -> list[WalletEntry]:
@@ -103,10 +101,11 @@ class WalletService:
             return repo.awards(email=user.email, limit=5000)
 
     def issued_award(self, user: SessionUser, award_id: str) -> models.Award:
-        for award in self.issued_awards(user):
-            if award.id == award_id:
-                return award
-        raise NotFound(f"no credential {award_id!r} in your wallet")
+        with self.runtime.db.read() as repo:
+            award = repo.award(award_id)
+        if award is None or not holds(user, award):
+            raise NotFound(f"no credential {award_id!r} in your wallet")
+        return award
 
     def item(self, user: SessionUser, item_id: str) -> models.WalletItem:
         with self.runtime.db.read() as repo:
@@ -185,11 +184,16 @@ class WalletService:
         with self.runtime.db.read() as repo:
             if repo.wallet_duplicate(user.id, digest, credential_id) is not None:
                 raise Conflict("this credential is already in your wallet")
-        if credential_id and any(self._url(a.id) == credential_id for a in self.issued_awards(user)):
+        if self._issued_here(user, credential_id) is not None:
             raise Conflict("this credential is already in your wallet (it was issued here)")
 
-    def _url(self, award_id: str) -> str:
-        return f"{self.runtime.base_url}/credentials/{award_id}"
+    def _issued_here(self, user: SessionUser, credential_id: str | None) -> models.Award | None:
+        """The award of ours to this user that a credential id names, if any."""
+        award_id = self.awards.award_id_for(credential_id) if credential_id else None
+        try:
+            return self.issued_award(user, award_id) if award_id else None
+        except NotFound:
+            return None
 
     # -- choices -----------------------------------------------------------------------
     def set_public(self, user: SessionUser, entry_id: str, public: bool) -> None:
@@ -199,7 +203,7 @@ class WalletService:
                 item.public = public
                 return
             award = repo.award(entry_id)
-            if award is None or not user.verified or award.recipient_email != user.email:
+            if award is None or not holds(user, award):
                 raise NotFound(f"no credential {entry_id!r} in your wallet")
             award.public = public
             self.runtime.audit(repo, user.email, "award.share" if public else "award.hide", None, entry_id)
@@ -225,7 +229,7 @@ class WalletService:
                         "origin": "issued",
                         "format": "json",
                         "public": award.public,
-                        "source": self._url(award.id),
+                        "source": self.awards.credential_url(award.id),
                     }
                 )
             with self.runtime.db.read() as repo:
@@ -277,10 +281,13 @@ class WalletService:
             credential = safejson.parse(content) if content.strip().startswith(b"{") else None
         except MicrocredError:
             return
-        credential_id = credential.get("id") if isinstance(credential, dict) else None
-        for award in self.issued_awards(user):
-            if credential_id == self._url(award.id) and award.public != public:
-                self.set_public(user, award.id, public)
+        award = self._issued_here(user, credential.get("id") if isinstance(credential, dict) else None)
+        if award is not None and award.public != public:
+            self.set_public(user, award.id, public)
+
+
+def holds(user: SessionUser, award: models.Award) -> bool:
+    return user.verified and award.recipient_email == user.email
 
 
 def _manifest_items(archive: zipfile.ZipFile) -> list[dict[str, Any]]:

@@ -101,11 +101,11 @@ class WebQueries:
         self.session.execute(delete(models.WalletItem).where(models.WalletItem.id == item_id))
 
     # awards in the console ------------------------------------------------
-    def count_up(self, award_id: str, counter: str) -> None:
+    def count_up(self, award_id: str, counter: str, amount: int = 1) -> None:
         if counter not in COUNTERS:
             raise ValueError(counter)
         column = getattr(models.Award, counter)
-        self.session.execute(update(models.Award).where(models.Award.id == award_id).values({column: column + 1}))
+        self.session.execute(update(models.Award).where(models.Award.id == award_id).values({column: column + amount}))
 
     def mark_claimed(self, award_ids: list[str], at: datetime) -> None:
         if award_ids:

@@ -8,7 +8,7 @@ from fastapi.responses import Response
 
 from microcred.errors import AuthError, MicrocredError, RateLimitedError
 from microcred.services.mail import OutboxMailer
-from microcred.web.core import SESSION_COOKIE, Web, client_address
+from microcred.web.core import SESSION_COOKIE, STAFF, Web, client_address, field
 
 
 def safe_next(value: object, default: str = "/") -> str:
@@ -19,12 +19,7 @@ def safe_next(value: object, default: str = "/") -> str:
 
 
 def home_for(role: str) -> str:
-    return "/console" if role in ("platform_admin", "issuer_admin", "issuer_staff") else "/wallet"
-
-
-def _field(form: object, name: str) -> str:
-    value = form.get(name) if hasattr(form, "get") else None
-    return value.strip() if isinstance(value, str) else ""
+    return "/console" if role in STAFF else "/wallet"
 
 
 def install(app: FastAPI, web: Web) -> None:
@@ -42,9 +37,9 @@ def install(app: FastAPI, web: Web) -> None:
     @app.post("/signin", include_in_schema=False)
     async def signin(request: Request) -> Response:
         form = await web.form(request)
-        email, target = _field(form, "email"), safe_next(_field(form, "next"), "")
+        email, target = field(form, "email"), safe_next(field(form, "next"), "")
         try:
-            token = accounts.sign_in(email, _field(form, "password"), client_address(request))
+            token = accounts.sign_in(email, field(form, "password"), client_address(request))
         except RateLimitedError as exc:
             page = web.render(request, "signin.html", 429, title="Sign in", next=target, email=email, error=exc.message)
             page.headers["Retry-After"] = str(exc.retry_after)
@@ -72,9 +67,9 @@ def install(app: FastAPI, web: Web) -> None:
     @app.post("/signup", include_in_schema=False)
     async def signup(request: Request) -> Response:
         form = await web.form(request)
-        name, email = _field(form, "name")[:300], _field(form, "email")
+        name, email = field(form, "name")[:300], field(form, "email")
         try:
-            accounts.sign_up(email, _field(form, "password"), name or None, f"{base}/confirm")
+            accounts.sign_up(email, field(form, "password"), name or None, f"{base}/confirm")
         except MicrocredError as exc:
             return web.render(
                 request, "signup.html", 422, title="Create a wallet", name=name, email=email, error=exc.message
@@ -97,7 +92,7 @@ def install(app: FastAPI, web: Web) -> None:
     @app.post("/reset", include_in_schema=False)
     async def reset_request(request: Request) -> Response:
         form = await web.form(request)
-        accounts.request_reset(_field(form, "email"), f"{base}/reset")
+        accounts.request_reset(field(form, "email"), f"{base}/reset")
         return web.render(
             request, "message.html", title="Check your mail",
             message="If the address has an account, a link to choose a new password is on its way. It works for one hour.",
@@ -114,7 +109,7 @@ def install(app: FastAPI, web: Web) -> None:
     async def reset(request: Request, token: str) -> Response:
         form = await web.form(request)
         try:
-            session = accounts.reset(token, _field(form, "password"))
+            session = accounts.reset(token, field(form, "password"))
         except MicrocredError as exc:
             return password_page(
                 request,
@@ -142,7 +137,7 @@ def install(app: FastAPI, web: Web) -> None:
     async def invite_accept(request: Request, token: str) -> Response:
         form = await web.form(request)
         try:
-            session = accounts.accept_invite(token, _field(form, "password"), _field(form, "name")[:300] or None)
+            session = accounts.accept_invite(token, field(form, "password"), field(form, "name")[:300] or None)
         except MicrocredError as exc:
             return password_page(
                 request,
@@ -175,7 +170,7 @@ def install(app: FastAPI, web: Web) -> None:
     async def claim(request: Request, token: str) -> Response:
         form = await web.form(request)
         try:
-            session, award_id = accounts.claim(token, _field(form, "password"), _field(form, "name")[:300] or None)
+            session, award_id = accounts.claim(token, field(form, "password"), field(form, "name")[:300] or None)
         except MicrocredError as exc:
             return password_page(
                 request,

@@ -20,7 +20,7 @@ from microcred.services.accounts import ROLES
 from microcred.services.issuing import NotFound
 from microcred.services.web_accounts import STAFF_ROLES, SessionUser
 from microcred.storage.web_queries import AwardFilter
-from microcred.web.core import Web
+from microcred.web.core import Web, field
 
 PAGE = 50
 STATUSES = ("active", "revoked", "suspended", "expired", "claimed", "unclaimed")
@@ -63,12 +63,10 @@ def top_skills(rows: list[tuple[str, int]], limit: int = 8) -> list[tuple[str, i
 
 
 def install(app: FastAPI, web: Web) -> None:
-    platform = web.platform
     _dashboard(app, web)
     _awards(app, web)
     _bulk(app, web)
     _settings(app, web)
-    del platform
 
 
 def _dashboard(app: FastAPI, web: Web) -> None:
@@ -291,10 +289,7 @@ def _settings(app: FastAPI, web: Web) -> None:
         user = admin(request)
         issuer_in_scope(user, slug)
         form = await web.form(request)
-        values = {
-            k: v.strip() if isinstance(v := form.get(k), str) else ""
-            for k in ("name", "country", "url", "email", "description", "colour")
-        }
+        values = {k: field(form, k) for k in ("name", "country", "url", "email", "description", "colour")}
         try:
             platform.issuers.update_profile(
                 slug, name=values["name"], country=values["country"], url=values["url"] or None, email=values["email"] or None,

@@ -22,7 +22,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.datastructures import FormData
 
 from microcred import bootstrap
-from microcred.errors import AuthError, ForbiddenError, MicrocredError
+from microcred.errors import AuthError, ForbiddenError
 from microcred.services.web_accounts import SessionUser
 
 SESSION_COOKIE = "mc_session"
@@ -187,9 +187,11 @@ def middleware(web: Web) -> Callable[[Request, Callable[[Request], Awaitable[Res
     return handle
 
 
+def field(form: FormData, name: str) -> str:
+    """A text field of a posted form, trimmed; "" when absent or a file."""
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "-"
-
-
-def message_of(exc: MicrocredError) -> str:
-    return exc.message

@@ -25,7 +25,7 @@ from microcred.services.issuing import NotFound
 from microcred.services.presentation import CredentialView
 from microcred.services.web_accounts import SessionUser
 from microcred.standards.dates import parse_datetime
-from microcred.web.core import Web
+from microcred.web.core import Web, field
 
 TEXT_FIELDS = (
     "name", "description", "criteria", "criteria_url", "achievement_type", "language", "version_label",
@@ -37,29 +37,24 @@ NUMBER_FIELDS = ("workload_hours", "ects", "price", "duration_hours", "duration_
 INTEGER_FIELDS = ("eqf_level", "valid_for_months")
 
 
-def _value(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
 def definition_data(form: FormData) -> tuple[dict[str, Any], dict[str, str]]:
     """The form as definition fields, and the errors of fields that are not even numbers."""
     data: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for name in TEXT_FIELDS:
-        if _value(form, name):
-            data[name] = _value(form, name)
+        if field(form, name):
+            data[name] = field(form, name)
     for name in NUMBER_FIELDS + INTEGER_FIELDS:
-        raw = _value(form, name).replace(",", ".")
+        raw = field(form, name).replace(",", ".")
         if raw:
             try:
                 data[name] = int(raw) if name in INTEGER_FIELDS else float(raw)
             except ValueError:
                 errors[name] = "enter a number" if name in NUMBER_FIELDS else "enter a whole number"
-    outcomes = [line.strip() for line in _value(form, "learning_outcomes").splitlines() if line.strip()]
+    outcomes = [line.strip() for line in field(form, "learning_outcomes").splitlines() if line.strip()]
     if outcomes:
         data["learning_outcomes"] = outcomes
-    tags = [t.strip() for t in _value(form, "tags").split(",") if t.strip()]
+    tags = [t.strip() for t in field(form, "tags").split(",") if t.strip()]
     if tags:
         data["tags"] = tags
     uris = [u.strip() if isinstance(u, str) else "" for u in form.getlist("skill_uri")]
@@ -99,8 +94,7 @@ def _form_values(definition: MicrocredentialDefinition | None) -> dict[str, Any]
 
 def _raw_values(form: FormData, data: dict[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {
-        name: _value(form, name)
-        for name in (*TEXT_FIELDS, *NUMBER_FIELDS, *INTEGER_FIELDS, "learning_outcomes", "tags")
+        name: field(form, name) for name in (*TEXT_FIELDS, *NUMBER_FIELDS, *INTEGER_FIELDS, "learning_outcomes", "tags")
     }
     values["skills"] = data.get("skills", [])
     return values
@@ -175,7 +169,7 @@ def install(app: FastAPI, web: Web) -> None:
         user = web.staff(request)
         form = await web.form(request)
         data, errors = definition_data(form)
-        issuer_slug = _value(form, "issuer")
+        issuer_slug = field(form, "issuer")
         if mc_id is not None:
             entry, issuer = in_scope(user, mc_id)
             issuer_slug = issuer.slug
@@ -206,7 +200,7 @@ def install(app: FastAPI, web: Web) -> None:
         form = await web.form(request)
         data, errors = definition_data(form)
         _definition, errors = validate(dict(data), errors)
-        issuer = next((i for i in issuers_for(user) if i.slug == _value(form, "issuer")), None)
+        issuer = next((i for i in issuers_for(user) if i.slug == field(form, "issuer")), None)
         issuer_name = issuer.name if issuer else "Your organisation"
         colour = (issuer.colour if issuer else None) or badges.issuer_colour(issuer.slug if issuer else "preview")
         level = badges.level_of(
@@ -243,11 +237,16 @@ def install(app: FastAPI, web: Web) -> None:
             versions=platform.catalog.versions(mc_id),
         )  # fmt: skip
 
+    def award_form(request: Request, entry: Any, values: dict[str, str], error: str | None = None) -> Response:
+        status = 422 if error else 200
+        title = f"Award {entry.definition.name}"
+        return web.render(request, "console_award.html", status, title=title, entry=entry, values=values, error=error)
+
     @app.get("/console/microcredentials/{mc_id}/award", include_in_schema=False)
     def award_page(request: Request, mc_id: str) -> Response:
         user = web.staff(request)
         entry, _issuer = in_scope(user, mc_id)
-        return web.render(request, "console_award.html", title=f"Award {entry.definition.name}", entry=entry, values={})
+        return award_form(request, entry, {})
 
     @app.post("/console/microcredentials/{mc_id}/award", include_in_schema=False)
     async def award(request: Request, mc_id: str) -> Response:
@@ -255,7 +254,7 @@ def install(app: FastAPI, web: Web) -> None:
         entry, issuer = in_scope(user, mc_id)
         form = await web.form(request)
         values = {
-            k: _value(form, k)
+            k: field(form, k)
             for k in ("email", "name", "external_id", "evidence_url", "narrative", "grade", "valid_until")
         }
         try:
@@ -265,15 +264,7 @@ def install(app: FastAPI, web: Web) -> None:
                 else None
             )
         except ValueError:
-            return web.render(
-                request,
-                "console_award.html",
-                422,
-                title=f"Award {entry.definition.name}",
-                entry=entry,
-                values=values,
-                error="the expiry date must look like 2027-12-31",
-            )
+            return award_form(request, entry, values, "the expiry date must look like 2027-12-31")
         request_ = AwardRequest(
             mc_id,
             values["email"],
@@ -287,15 +278,7 @@ def install(app: FastAPI, web: Web) -> None:
         try:
             outcome = platform.awards.award(request_, actor=user.email)
         except MicrocredError as exc:
-            return web.render(
-                request,
-                "console_award.html",
-                422,
-                title=f"Award {entry.definition.name}",
-                entry=entry,
-                values=values,
-                error=exc.message,
-            )
+            return award_form(request, entry, values, exc.message)
         if not outcome.created:
             return web.redirect(
                 f"/console/awards/{outcome.id}", "This learner already holds this award; nothing new was issued."

@@ -21,10 +21,11 @@ from microcred.errors import InputError, MicrocredError
 from microcred.services import certificate
 from microcred.services.issuing import NotFound
 from microcred.services.presentation import STATES, checklist, describe, state_of
+from microcred.services.wallet import holds
 from microcred.standards import baking
 from microcred.standards.verify import Report
 from microcred.storage import models
-from microcred.web.core import Web
+from microcred.web.core import Web, field
 
 LD_JSON = "application/ld+json"
 MAX_UPLOAD = 10 * 1024 * 1024
@@ -64,8 +65,7 @@ class Counters:
         try:
             with self.web.platform.runtime.db.transaction() as repo:
                 for (award_id, counter), n in pending.items():
-                    for _ in range(n):
-                        repo.count_up(award_id, counter)
+                    repo.count_up(award_id, counter, n)
         except Exception:  # a statistic must never take a timer thread (or shutdown) down with it
             logging.getLogger("microcred.web").warning(
                 "dropped %d view/verify/share counts: the database refused them", sum(pending.values()), exc_info=True
@@ -75,14 +75,6 @@ class Counters:
 def wants_html(request: Request) -> bool:
     accept = request.headers.get("accept", "")
     return "text/html" in accept and "application/ld+json" not in accept.split(",")[0]
-
-
-def award_id_of(web: Web, url: str) -> str | None:
-    prefix = f"{web.platform.runtime.base_url}/credentials/"
-    if url.startswith(prefix):
-        rest = url[len(prefix) :]
-        return rest if 0 < len(rest) <= 36 and "/" not in rest else None
-    return None
 
 
 def visible_award(web: Web, request: Request, award_id: str) -> models.Award:
@@ -95,9 +87,7 @@ def visible_award(web: Web, request: Request, award_id: str) -> models.Award:
     if award.public:
         return award
     user = web.user(request)
-    if user is not None and (
-        (user.verified and user.email == award.recipient_email) or user.principal.may_see(issuer.organisation_id)
-    ):
+    if user is not None and (holds(user, award) or user.principal.may_see(issuer.organisation_id)):
         return award
     raise NotFound(f"no credential {award_id!r}")
 
@@ -264,10 +254,7 @@ def _verify_page(app: FastAPI, web: Web, counters: Counters) -> None:
     @app.post("/verify", include_in_schema=False)
     async def verify(request: Request) -> Response:
         form = await web.form(request)
-        text = form.get("text")
-        text = text.strip() if isinstance(text, str) else ""
-        url = form.get("url")
-        url = url.strip() if isinstance(url, str) else ""
+        text, url = field(form, "text"), field(form, "url")
         try:
             data = await _verify_input(web, form, text, url)
         except MicrocredError as exc:
@@ -276,7 +263,7 @@ def _verify_page(app: FastAPI, web: Web, counters: Counters) -> None:
             )
         report = platform.credentials.verify(data)
         if report.credential and isinstance(report.credential.get("id"), str):
-            local = award_id_of(web, report.credential["id"])
+            local = platform.awards.award_id_for(report.credential["id"])
             if local:
                 counters.add(local, "verify_count")
         return web.render(
@@ -301,7 +288,7 @@ async def _verify_input(web: Web, form: Any, text: str, url: str) -> bytes | str
 
 def fetch_credential(web: Web, url: str) -> bytes:
     """A credential by URL: this installation's own without the network; others only when fetching is allowed."""
-    local = award_id_of(web, url.removesuffix(".json"))
+    local = web.platform.awards.award_id_for(url)
     if local:
         with web.platform.runtime.db.read() as repo:
             award = repo.award(local)

@@ -13,7 +13,7 @@ from microcred.errors import InputError, MicrocredError
 from microcred.services.issuing import NotFound
 from microcred.services.presentation import describe
 from microcred.services.wallet import ImportRefused
-from microcred.web.core import Web
+from microcred.web.core import Web, field
 from microcred.web.public import download, fetch_credential, linkedin_url, report_context
 
 REMIND_WITHIN = timedelta(days=60)
@@ -42,10 +42,7 @@ def install(app: FastAPI, web: Web) -> None:
     async def import_credential(request: Request) -> Response:
         user = web.require(request)
         form = await web.form(request)
-        text = form.get("text")
-        text = text.strip() if isinstance(text, str) else ""
-        url = form.get("url")
-        url = url.strip() if isinstance(url, str) else ""
+        text, url = field(form, "text"), field(form, "url")
         upload = form.get("file")
         try:
             if upload is not None and not isinstance(upload, str) and upload.filename:
