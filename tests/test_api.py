@@ -272,3 +272,15 @@ def test_parent_organisation_is_carried_in_the_issuer_profile(platform: bootstra
     mc = platform.catalog.create(child.slug, parse_definition(COMPLETE))
     credential = platform.awards.award(AwardRequest(mc.id, "ada@example.org")).credential
     assert credential["issuer"]["parentOrg"] == {"id": issuer.did, "type": ["Profile"], "name": issuer.name}
+
+
+def test_an_api_award_sends_one_claim_link(
+    client: TestClient, platform: bootstrap.Platform, tokens: dict[str, str], microcredential: Any
+) -> None:
+    body = {"microcredential": microcredential.id, "email": "Claim.Me@example.org", "name": "Claim Me"}
+    first = client.post("/api/v1/awards", json=body, headers=_auth(tokens["issuer_staff"]))
+    again = client.post("/api/v1/awards", json=body, headers=_auth(tokens["issuer_staff"]))
+    assert (first.status_code, again.status_code) == (201, 200)
+    mails = platform.mailer.messages(to="claim.me@example.org")  # type: ignore[attr-defined]
+    assert len(mails) == 1 and "https://microcred.example/claim/" in mails[0].text
+    assert mails[0].subject == "TU Example awarded you Data Analytics with Python"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import zipfile
 from collections.abc import Iterator
@@ -250,7 +251,9 @@ def test_admin_invites_staff_who_join_through_the_link(app: Any, platform: boots
         },
         follow_redirects=False,
     )
-    assert "Not invited" in refused.headers.get("location", "") or refused.status_code == 303
+    # Refused: back to the staff page with the reason in the flash message, and no mail sent.
+    assert refused.status_code == 303 and refused.headers["location"] == "/console/staff"
+    assert "Not%20invited%3A%20no%20organisation" in refused.headers["set-cookie"]
     assert platform.mailer.messages(to="spy@x.example") == []  # type: ignore[attr-defined]
 
 
@@ -370,3 +373,23 @@ def test_api_token_is_shown_once_and_can_be_revoked(app: Any, platform: bootstra
         follow_redirects=False,
     )
     assert refused.status_code == 303  # an issuer admin cannot mint a platform token
+
+
+def test_baked_downloads_pass_microcred_verify(
+    app: Any, platform: bootstrap.Platform, award: Any, tmp_path: Any
+) -> None:
+    from tests.test_platform_cli import _cli
+
+    learner = client_for(app, "ada@example.org")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MICROCRED_")}
+    env |= {
+        "MICROCRED_DATA_DIR": str(platform.settings.data_dir),
+        "MICROCRED_DATABASE_URL": platform.settings.resolved_database_url,
+        "MICROCRED_PUBLIC_BASE_URL": "https://microcred.example",
+    }
+    for kind in ("png", "svg"):
+        baked = tmp_path / f"badge.{kind}"
+        baked.write_bytes(learner.get(f"/wallet/credentials/{award.id}/download/{kind}").content)
+        result = _cli(env, "verify", str(baked), "--json")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert json.loads(result.stdout)["verified"] is True
