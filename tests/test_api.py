@@ -284,3 +284,21 @@ def test_an_api_award_sends_one_claim_link(
     mails = platform.mailer.messages(to="claim.me@example.org")  # type: ignore[attr-defined]
     assert len(mails) == 1 and "https://microcred.example/claim/" in mails[0].text
     assert mails[0].subject == "TU Example awarded you Data Analytics with Python"
+
+
+def test_verify_by_url_reads_our_own_credentials_and_fetches_nothing_else(
+    client: TestClient, platform: bootstrap.Platform, tokens: dict[str, str], microcredential: Any
+) -> None:
+    award = client.post(
+        "/api/v1/awards",
+        json={"microcredential": microcredential.id, "email": "url@example.org"},
+        headers=_auth(tokens["issuer_staff"]),
+    ).json()
+    own = client.post("/api/v1/verify", json={"url": award["url"]})
+    assert own.status_code == 200 and own.json()["verified"] is True
+    with platform.runtime.db.transaction() as repo:
+        repo.award(award["id"]).public = False
+    _problem(client.post("/api/v1/verify", json={"url": award["url"]}), 404, "not_found")
+    refused = client.post("/api/v1/verify", json={"url": "https://issuer.example/c.json"})
+    _problem(refused, 422, "input")
+    assert "MICROCRED_ALLOW_FETCH" in refused.json()["detail"]

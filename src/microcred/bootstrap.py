@@ -17,6 +17,7 @@ from microcred.services.issuing import CatalogService, IssuerService, PlatformSe
 from microcred.services.keys import KeyVault, load_or_create_kek
 from microcred.services.local import LocalDocuments
 from microcred.services.mail import Mailer, OutboxMailer, SmtpMailer, SmtpSettings
+from microcred.services.retrieval import CredentialRetrieval
 from microcred.services.wallet import WalletService
 from microcred.services.web_accounts import WebAccounts
 from microcred.standards import safejson
@@ -71,6 +72,7 @@ class Platform:
     mailer: Mailer
     web_accounts: WebAccounts
     wallet: WalletService
+    retrieval: CredentialRetrieval
 
     def close(self) -> None:
         """Release database connections (the CLI exits anyway; servers and tests call this)."""
@@ -111,6 +113,7 @@ def build_platform(settings: Settings | None = None, clock: Clock | None = None,
     return Platform(
         settings, runtime, IssuerService(runtime), CatalogService(runtime), awards, BulkService(runtime, awards), accounts, platform_identity,
         local, jsonld, credentials, mailer, WebAccounts(runtime, accounts, mailer), WalletService(runtime, credentials, awards),
+        CredentialRetrieval(runtime, awards, allow_fetch=settings.allow_fetch),
     )  # fmt: skip
 
 

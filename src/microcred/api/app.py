@@ -105,19 +105,16 @@ def _api_routes(app: FastAPI, platform: bootstrap.Platform) -> None:
 
 
 def _verify_routes(app: FastAPI, platform: bootstrap.Platform) -> None:
-    # One verifier for the app: its compiled contexts are what make verification fast.
-    service = bootstrap.build_credential_service(
-        bootstrap.Options({}, allow_fetch=False, local=platform.local), platform.runtime.clock
-    )
+    # The platform's verifier (one per process: its compiled contexts are what make verification fast).
+    service = platform.credentials
 
     @app.post("/api/v1/verify", tags=["verify"])
     async def verify(request: Request) -> JSONResponse:
         """Verify a credential: JSON body, a compact JWT as text/plain, a PNG/SVG upload, or {"url": ...}."""
         data = await _verify_input(request)
         if isinstance(data, str) and data.startswith("https://"):
-            from microcred.net.fetcher import GuardedFetcher
-
-            data = await run_in_threadpool(GuardedFetcher().fetch, data)  # never block the event loop on I/O
+            # Our own credentials from the database; other sites only when the operator allows fetching.
+            data = await run_in_threadpool(platform.retrieval.fetch, data)  # never block the event loop on I/O
         # CPU-bound and bounded (1 MB inputs are decided in well under a second): run inline,
         # which is faster than a thread hop; only the network fetch above leaves the loop.
         return JSONResponse(service.verify(data).to_json())

@@ -280,27 +280,7 @@ async def _verify_input(web: Web, form: Any, text: str, url: str) -> bytes | str
         if data:
             return data
     if url:
-        return await run_in_threadpool(fetch_credential, web, url)
+        return await run_in_threadpool(web.platform.retrieval.fetch, url)
     if text:
         return text
     raise InputError("paste a credential, choose a file or give its URL")
-
-
-def fetch_credential(web: Web, url: str) -> bytes:
-    """A credential by URL: this installation's own without the network; others only when fetching is allowed."""
-    local = web.platform.awards.award_id_for(url)
-    if local:
-        with web.platform.runtime.db.read() as repo:
-            award = repo.award(local)
-        if award is None or not award.public:
-            raise NotFound(f"no public credential at {url}")
-        return award.credential.encode()
-    if not url.startswith("https://"):
-        raise InputError("give an https:// URL")
-    if not web.platform.settings.allow_fetch:
-        raise InputError(
-            "this installation does not fetch from other sites (MICROCRED_ALLOW_FETCH is off); download the credential and upload the file instead"
-        )
-    from microcred.net.fetcher import GuardedFetcher
-
-    return GuardedFetcher().fetch(url)

@@ -14,7 +14,7 @@ from microcred.services.issuing import NotFound
 from microcred.services.presentation import describe
 from microcred.services.wallet import ImportRefused
 from microcred.web.core import Web, field
-from microcred.web.public import download, fetch_credential, linkedin_url, report_context
+from microcred.web.public import download, linkedin_url, report_context
 
 REMIND_WITHIN = timedelta(days=60)
 
@@ -55,7 +55,7 @@ def install(app: FastAPI, web: Web) -> None:
                     return web.redirect("/wallet", note)
                 item = wallet.import_credential(user, data, f"upload: {upload.filename[:200]}")
             elif url:
-                data = await run_in_threadpool(fetch_credential, web, url)
+                data = await run_in_threadpool(platform.retrieval.fetch, url)
                 item = wallet.import_credential(user, data, url)
             elif text:
                 item = wallet.import_credential(user, text, "pasted")
