@@ -393,3 +393,27 @@ def test_baked_downloads_pass_microcred_verify(
         result = _cli(env, "verify", str(baked), "--json")
         assert result.returncode == 0, result.stdout + result.stderr
         assert json.loads(result.stdout)["verified"] is True
+
+
+def test_wallet_reminds_of_credentials_expiring_soon(
+    app: Any, platform: bootstrap.Platform, microcredential: Any
+) -> None:
+    from datetime import timedelta
+
+    soon = platform.runtime.clock.now() + timedelta(days=30)
+    platform.awards.award(AwardRequest(microcredential.id, "ada@example.org", "Ada", valid_until=soon))
+    page = client_for(app, "ada@example.org").get("/wallet", headers=HTML).text
+    reminder = page[page.index('id="expiring"') : page.index("</section>", page.index('id="expiring"'))]
+    assert "Data Analytics with Python" in reminder and soon.strftime("%d %b %Y") in reminder
+
+
+def test_dashboard_counts_and_charts_the_organisations_awards(
+    app: Any, platform: bootstrap.Platform, award: Any
+) -> None:
+    platform.awards.revoke(award.id, "test")
+    page = client_for(app, "admin@tu.example").get("/console", headers=HTML).text
+    assert "<strong>1</strong> awarded" in page and "<strong>1</strong> revoked" in page
+    assert re.search(r"<title>[^<]+: 1</title></rect>", page)  # this week's bar
+    assert 'Python (computer programming) <span class="muted">(1)</span>' in page  # top skills
+    other = client_for(app, "admin@other.example").get("/console", headers=HTML).text
+    assert "<strong>0</strong> awarded" in other  # another organisation's awards are not counted
