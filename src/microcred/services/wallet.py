@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import time
 import uuid
 import zipfile
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from microcred.errors import InputError, MicrocredError
 from microcred.services.awarding import AwardService
 from microcred.services.credentials import CredentialService
 from microcred.services.issuing import Conflict, NotFound, Runtime
-from microcred.services.presentation import state_of
+from microcred.services.presentation import describe, state_of
 from microcred.services.web_accounts import SessionUser
 from microcred.standards import baking, jose, safejson
 from microcred.standards.dates import format_datetime
@@ -32,6 +33,7 @@ TOLERATED_FAILURES = frozenset({"valid_until", "valid_from", "status.revocation"
 MAX_ZIP_ENTRIES = 1000
 MAX_ZIP_BYTES = 50 * 1024 * 1024
 MANIFEST = "microcred-wallet.json"
+STATE_TTL = 60.0  # seconds; status lists are served with max-age 60
 
 
 class ImportRefused(InputError):
@@ -84,6 +86,7 @@ class WalletService:
         self.runtime = runtime
         self.credentials = credentials
         self.awards = awards
+        self._states: dict[str, tuple[float, int, str, list[str]]] = {}  # item id -> (until, changes, state, skills)
 
     # -- reading ----------------------------------------------------------------
     def entries(self, user: SessionUser) -> list[WalletEntry]:
@@ -132,19 +135,18 @@ class WalletService:
         )  # fmt: skip
 
     def _imported_entry(self, item: models.WalletItem) -> WalletEntry:
-        report = self.credentials.verify(item.content)
-        credential = report.credential or {}
-        subject = credential.get("credentialSubject")
-        subject = subject[0] if isinstance(subject, list) and subject else subject
-        achievement = subject.get("achievement", {}) if isinstance(subject, dict) else {}
-        skills = (
-            [a.get("targetName", "") for a in achievement.get("alignment", []) if isinstance(a, dict)]
-            if isinstance(achievement, dict)
-            else []
-        )
+        """An imported credential with its live state, re-verified at most once a minute per credential
+        (as long as status lists may be cached), so the wallet page stays fast however much it holds."""
+        now = time.monotonic()
+        cached = self._states.get(item.id)
+        if cached is None or cached[0] <= now or cached[1] != self.runtime.changes.value:
+            report = self.credentials.verify(item.content)
+            skills = [label for label, _uri in describe(report.credential).skills] if report.credential else []
+            cached = (now + STATE_TTL, self.runtime.changes.value, state_of(report), skills)
+            self._states[item.id] = cached
         return WalletEntry(
             item.id, "imported", item.name, item.issuer_name or item.issuer, item.imported_at,
-            item.valid_until, item.public, state_of(report), skills,
+            item.valid_until, item.public, cached[2], cached[3],
         )  # fmt: skip
 
     # -- importing ------------------------------------------------------------------
@@ -307,8 +309,6 @@ def _manifest_items(archive: zipfile.ZipFile) -> list[dict[str, Any]]:
 
 
 def _summary(credential: dict[str, Any]) -> dict[str, Any]:
-    from microcred.services.presentation import describe
-
     view = describe(credential)
     return {
         "name": view.title,
