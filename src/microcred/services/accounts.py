@@ -17,6 +17,8 @@ from microcred.services.issuing import Conflict, NotFound, Runtime
 from microcred.storage import models
 
 ROLES = ("platform_admin", "issuer_admin", "issuer_staff", "learner", "employer")
+# What a token may be narrowed to: the REST API, VC-API issuing, VC-API status changes.
+SCOPES = ("api", "vc:issue", "vc:status")
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not a password anyone has: constant-time refusal")
 BACKOFF_WINDOW = timedelta(minutes=15)
@@ -51,10 +53,14 @@ class Principal:
     email: str
     role: str
     organisation_id: int | None
+    scopes: frozenset[str] | None = None  # None: whatever the role may do
 
     @property
     def is_platform_admin(self) -> bool:
         return self.role == "platform_admin"
+
+    def allows(self, scope: str) -> bool:
+        return self.scopes is None or scope in self.scopes
 
     def may_see(self, organisation_id: int | None) -> bool:
         return self.is_platform_admin or (organisation_id is not None and organisation_id == self.organisation_id)
@@ -65,6 +71,17 @@ class NewToken:
     token: str  # shown once; only its hash is stored
     prefix: str
     role: str
+    scopes: tuple[str, ...] | None = None
+
+
+def parse_scopes(scopes: list[str] | None) -> tuple[str, ...] | None:
+    """Validated, de-duplicated scopes in a stable order; None or empty means unrestricted."""
+    if not scopes:
+        return None
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown:
+        raise InputError(f"unknown token scope {unknown[0]!r}; choose from {', '.join(SCOPES)}")
+    return tuple(s for s in SCOPES if s in scopes)
 
 
 def hash_password(password: str) -> str:
@@ -158,9 +175,13 @@ class AccountService:
             )
         return user if ok else None
 
-    def create_token(self, email: str, role: str, days: int = 90, actor: str = "cli") -> NewToken:
+    def create_token(
+        self, email: str, role: str, days: int = 90, actor: str = "cli", scopes: list[str] | None = None
+    ) -> NewToken:
+        """A bearer token for `role`, optionally narrowed to `scopes` (see SCOPES)."""
         if not 1 <= days <= 3650:
             raise InputError("token lifetime must be 1 to 3650 days")
+        narrowed = parse_scopes(scopes)
         with self.runtime.db.transaction() as repo:
             user = repo.user_by_email(normalize_email(email))
             if user is None:
@@ -181,10 +202,13 @@ class AccountService:
                     created_at=now,
                     expires_at=now + timedelta(days=days),
                     revoked_at=None,
+                    scopes=" ".join(narrowed) if narrowed else None,
                 )
             )
-            self.runtime.audit(repo, actor, "token.create", user.organisation_id, token[:12], role=role, days=days)
-            return NewToken(token, token[:12], role)
+            self.runtime.audit(
+                repo, actor, "token.create", user.organisation_id, token[:12], role=role, days=days, scopes=narrowed
+            )
+            return NewToken(token, token[:12], role, narrowed)
 
     def principal(self, token: str) -> Principal | None:
         """Who a bearer token acts for, or None when it is unknown, revoked or expired."""
@@ -194,7 +218,8 @@ class AccountService:
                 return None
             user = repo.user(row.user_id)
             assert user is not None
-            return Principal(user.email, row.role, row.organisation_id)
+            scopes = frozenset(row.scopes.split()) if row.scopes else None
+            return Principal(user.email, row.role, row.organisation_id, scopes)
 
     def revoke_token(self, prefix: str, actor: str = "cli") -> None:
         with self.runtime.db.transaction() as repo:

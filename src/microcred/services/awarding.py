@@ -268,12 +268,12 @@ class AwardService:
             issuer = issuers[positions[0]]
             for purpose in PURPOSES:
                 for position, allocation in zip(
-                    positions, self._allocate(repo, issuer, purpose, len(positions)), strict=True
+                    positions, self.allocate(repo, issuer, purpose, len(positions)), strict=True
                 ):
                     per_award[position].append(allocation)
         return per_award
 
-    def _allocate(
+    def allocate(
         self, repo: Repository, issuer: models.Issuer, purpose: str, count: int
     ) -> list[tuple[models.StatusList, int]]:
         out: list[tuple[models.StatusList, int]] = []
@@ -342,14 +342,14 @@ class AwardService:
             awarded=now,
             result=[{"type": ["Result"], "value": request.grade}] if request.grade else None,
             evidence=_evidence(request),
-            status=[self._status_entry(issuer, status_list, index) for status_list, index in entries],
+            status=[self.status_entry(issuer, status_list, index) for status_list, index in entries],
             extra_contexts=[builder.EU_CONTEXT],
         )
         if request.name:
             credential["credentialSubject"]["name"] = request.name
         return credential
 
-    def _status_entry(self, issuer: models.Issuer, status_list: models.StatusList, index: int) -> dict[str, Any]:
+    def status_entry(self, issuer: models.Issuer, status_list: models.StatusList, index: int) -> dict[str, Any]:
         url = self.status_list_url(issuer.slug, status_list.purpose, status_list.sequence)
         return {
             "id": f"{url}#{index}",
@@ -402,17 +402,23 @@ class AwardService:
         return issuer.organisation_id if issuer else None
 
     def _set_bit(self, repo: Repository, award: models.Award, purpose: str, value: bool) -> None:
-        for entry in repo.status_entries(award.id):
-            status_list = repo.status_list_by_id(entry.list_id, lock=True)
+        entries = [(entry.list_id, entry.index) for entry in repo.status_entries(award.id)]
+        if not self.set_status_bit(repo, entries, purpose, value):
+            raise Conflict(f"award {award.id} has no {purpose} status entry")
+
+    def set_status_bit(self, repo: Repository, entries: list[tuple[int, int]], purpose: str, value: bool) -> bool:
+        """Set the bit of the first (list id, index) entry on a list for `purpose`; False when there is none."""
+        for list_id, index in entries:
+            status_list = repo.status_list_by_id(list_id, lock=True)
             if status_list is None or status_list.purpose != purpose:
                 continue
             bits = Bitstring(status_list.size, status_list.bits)
-            bits.set(entry.index, value)
+            bits.set(index, value)
             status_list.bits = bytes(bits.bits)
             status_list.updated_at = self.runtime.clock.now()
             self.runtime.changes.bump()
-            return
-        raise Conflict(f"award {award.id} has no {purpose} status entry")
+            return True
+        return False
 
     # -- status list credentials --------------------------------------------
     def status_list_credential(self, issuer_slug: str, purpose: str, sequence: int) -> dict[str, Any]:

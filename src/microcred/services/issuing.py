@@ -17,12 +17,13 @@ from microcred.domain.microcredentials import MicrocredentialDefinition, missing
 from microcred.errors import InputError, UsageError
 from microcred.services.keys import KeyVault
 from microcred.standards.dids import did_web_document
-from microcred.standards.dids.methods import did_web_for
+from microcred.standards.dids.methods import did_key_document, did_key_for, did_web_for
 from microcred.standards.keys import Ed25519KeyPair, public_key_multibase
 from microcred.storage import models
 from microcred.storage.repositories import Database, Repository
 
 SUITES = ("eddsa-rdfc-2022", "eddsa-jcs-2022")
+DID_METHODS = ("web", "key")
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 COUNTRY = re.compile(r"^[A-Z]{2}$")
 COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -106,10 +107,15 @@ class IssuerService:
         parent: str | None = None,
         suite: str = "eddsa-rdfc-2022",
         actor: str = "cli",
+        did_method: str = "web",
     ) -> models.Issuer:
+        """An issuer with a did:web under this installation (rotatable keys), or a did:key (the key is the DID)."""
         _check_issuer_fields(name, slug, country, url)
         if suite not in SUITES:
             raise InputError(f"suite {suite!r} must be one of {', '.join(SUITES)}")
+        if did_method not in DID_METHODS:
+            raise InputError(f"did method {did_method!r} must be one of {', '.join(DID_METHODS)}")
+        first_key = Ed25519KeyPair.generate()
         now = self.runtime.clock.now()
         with self.runtime.db.transaction() as repo:
             if repo.issuer_by_slug(slug) is not None:
@@ -119,13 +125,16 @@ class IssuerService:
                 models.Organisation(slug=organisation or slug, name=name.strip(), created_at=now)
             )
             issuer = models.Issuer(
-                organisation_id=org.id, slug=slug, did=self.runtime.did_for(slug), name=name.strip(), url=url,
+                organisation_id=org.id, slug=slug, name=name.strip(), url=url,
+                did=did_key_for(first_key.public_bytes) if did_method == "key" else self.runtime.did_for(slug),
                 email=email, description=description, image=image, country_code=country.upper(),
                 default_suite=suite, parent_issuer_id=parent_issuer.id if parent_issuer else None,
                 created_at=now,
             )  # fmt: skip
+            if repo.issuer_by_did(issuer.did) is not None:
+                raise Conflict(f"an issuer with DID {issuer.did} already exists")
             repo.add(issuer)
-            key_id = self._add_key(repo, issuer)
+            key_id = self._add_key(repo, issuer, first_key)
             self.runtime.audit(repo, actor, "issuer.create", org.id, slug, did=issuer.did)
             self.runtime.audit(repo, actor, "key.create", org.id, slug, key_id=key_id)
         return issuer
@@ -156,9 +165,10 @@ class IssuerService:
             self.runtime.changes.bump()  # the DID document and cached wire profiles change
             return issuer
 
-    def _add_key(self, repo: Repository, issuer: models.Issuer) -> str:
-        key_id = f"key-{len(repo.keys(issuer.id)) + 1}"
-        pair = Ed25519KeyPair.generate()
+    def _add_key(self, repo: Repository, issuer: models.Issuer, pair: Ed25519KeyPair | None = None) -> str:
+        pair = pair or Ed25519KeyPair.generate()
+        # A did:key's one verification method is named after the key itself.
+        key_id = pair.public_multibase if is_did_key(issuer.did) else f"key-{len(repo.keys(issuer.id)) + 1}"
         sealed = self.runtime.vault.seal(pair, f"{issuer.did}#{key_id}")
         repo.add(
             models.IssuerKey(
@@ -176,6 +186,10 @@ class IssuerService:
         """A new key signs from now on; old keys stay in the DID document."""
         with self.runtime.db.transaction() as repo:
             issuer = get_issuer(repo, slug)
+            if is_did_key(issuer.did):
+                raise Conflict(
+                    f"{slug!r} is a did:key issuer: its key is its DID and cannot rotate; create a new issuer"
+                )
             repo.retire_keys(issuer.id, self.runtime.clock.now())
             key_id = self._add_key(repo, issuer)
             self.runtime.audit(repo, actor, "key.rotate", issuer.organisation_id, slug, key_id=key_id)
@@ -196,6 +210,15 @@ class IssuerService:
                 }
                 for k in repo.keys(issuer.id)
             ]
+
+    def set_vcapi(self, slug: str, enabled: bool, actor: str = "cli") -> models.Issuer:
+        """Let (or stop) the VC-API sign for this issuer's DID."""
+        with self.runtime.db.transaction() as repo:
+            issuer = get_issuer(repo, slug)
+            issuer.vcapi = enabled
+            action = "issuer.vcapi_enable" if enabled else "issuer.vcapi_disable"
+            self.runtime.audit(repo, actor, action, issuer.organisation_id, slug, did=issuer.did)
+            return issuer
 
     def organisations(self) -> list[models.Organisation]:
         with self.runtime.db.read() as repo:
@@ -235,8 +258,14 @@ class PlatformService:
         return did_web_document(self.runtime.platform_did, [(k.key_id, k.public_key) for k in keys])
 
 
+def is_did_key(did: str) -> bool:
+    return did.startswith("did:key:")
+
+
 def did_document(repo: Repository, issuer: models.Issuer) -> dict[str, Any]:
     """Every key the issuer ever had stays listed, so old credentials still verify."""
+    if is_did_key(issuer.did):
+        return did_key_document(issuer.did)
     return did_web_document(issuer.did, [(row.key_id, row.public_key) for row in repo.keys(issuer.id)])
 
 

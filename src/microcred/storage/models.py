@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.sql import true
+from sqlalchemy.sql import false, true
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
@@ -87,6 +87,8 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # None: everything the role may do; otherwise a space-separated list ("api vc:issue vc:status").
+    scopes: Mapped[str | None] = mapped_column(String(200))
 
 
 class Issuer(Base):
@@ -105,6 +107,7 @@ class Issuer(Base):
     default_suite: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     colour: Mapped[str | None] = mapped_column(String(7))  # #rrggbb for generated badges
+    vcapi: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # signs through the VC-API
 
 
 class IssuerKey(Base):
@@ -299,3 +302,26 @@ class WalletItem(Base):
     public: Mapped[bool] = mapped_column(Boolean)
     source: Mapped[str] = mapped_column(String(500))
     imported_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class VcApiCredential(Base):
+    """A credential another system had signed through the VC-API, kept for status changes."""
+
+    __tablename__ = "vcapi_credentials"
+    __table_args__ = (Index("ix_vcapi_credentials_issuer_ref", "issuer_id", "credential_ref"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    issuer_id: Mapped[int] = mapped_column(ForeignKey("issuers.id"))
+    credential_ref: Mapped[str | None] = mapped_column(String(2000))  # options.credentialId or credential.id
+    credential: Mapped[str] = mapped_column(Text)  # exactly as signed
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    suspended: Mapped[bool] = mapped_column(Boolean)
+
+
+class VcApiStatusEntry(Base):
+    """A status list index held by a VC-API credential (awards hold theirs in status_entries)."""
+
+    __tablename__ = "vcapi_status_entries"
+    list_id: Mapped[int] = mapped_column(ForeignKey("status_lists.id"), primary_key=True)
+    index: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    credential_id: Mapped[str] = mapped_column(ForeignKey("vcapi_credentials.id"), index=True)

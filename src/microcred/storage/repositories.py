@@ -238,6 +238,20 @@ class Repository(WebQueries):
     def status_entries(self, award_id: str) -> list[models.StatusEntry]:
         return list(self.session.scalars(select(models.StatusEntry).where(models.StatusEntry.award_id == award_id)))
 
+    # VC-API credentials -------------------------------------------------------
+    def vcapi_credentials(self, issuer_ids: list[int], ref: str, *, lock: bool = False) -> list[models.VcApiCredential]:
+        """Credentials signed through the VC-API under `ref` (options.credentialId or credential.id), oldest first."""
+        query = (
+            select(models.VcApiCredential)
+            .where(models.VcApiCredential.issuer_id.in_(issuer_ids), models.VcApiCredential.credential_ref == ref)
+            .order_by(models.VcApiCredential.issued_at, models.VcApiCredential.id)
+        )
+        return list(self.session.scalars(query.with_for_update() if lock else query))
+
+    def vcapi_status_entries(self, credential_id: str) -> list[models.VcApiStatusEntry]:
+        query = select(models.VcApiStatusEntry).where(models.VcApiStatusEntry.credential_id == credential_id)
+        return list(self.session.scalars(query))
+
     def bulk_job(self, job_id: str) -> models.BulkJob | None:
         return self.session.get(models.BulkJob, job_id)
 
