@@ -25,8 +25,13 @@ class PinnedDocument:
     sha256: str
 
 
-def _bundled_index() -> list[dict[str, str]]:
-    raw = resources.files("microcred.standards.contexts").joinpath("index.json").read_bytes()
+def _folder(name: str) -> Any:
+    pkg = resources.files("microcred.standards.contexts")
+    return pkg.joinpath(name) if name else pkg
+
+
+def _bundled_index(folder: str = "") -> list[dict[str, str]]:
+    raw = _folder(folder).joinpath("index.json").read_bytes()
     index: list[dict[str, str]] = json.loads(raw)
     return index
 
@@ -34,12 +39,14 @@ def _bundled_index() -> list[dict[str, str]]:
 class DocumentLoader:
     """Serves pinned documents by URL. Immutable after construction."""
 
-    def __init__(self, extra: Mapping[str, bytes] | None = None, *, bundled: bool = True) -> None:
+    def __init__(
+        self, extra: Mapping[str, bytes] | None = None, *, bundled: bool = True, examples: bool = False
+    ) -> None:
+        """`examples` adds the W3C example contexts that conformance fixtures use (never in production)."""
         self._raw: dict[str, tuple[bytes, str]] = {}
-        if bundled:
-            pkg = resources.files("microcred.standards.contexts")
-            for entry in _bundled_index():
-                data = pkg.joinpath(entry["file"]).read_bytes()
+        for folder in [*([""] if bundled else []), *(["examples"] if examples else [])]:
+            for entry in _bundled_index(folder):
+                data = _folder(folder).joinpath(entry["file"]).read_bytes()
                 self._raw[entry["url"]] = (data, entry["sha256"])
         for url, data in (extra or {}).items():
             self._raw[url] = (data, hashlib.sha256(data).hexdigest())

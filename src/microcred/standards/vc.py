@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from microcred.errors import InputError
+from microcred.standards.dates import parse_datetime
 from microcred.standards.loader import DocumentLoader
 
 VC_CONTEXTS = ("https://www.w3.org/ns/credentials/v2", "https://www.w3.org/2018/credentials/v1")
@@ -101,3 +104,44 @@ def as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
+
+
+ENVELOPED_JWT_PREFIXES = ("data:application/vc+jwt,", "data:application/vc+ld+json+jwt,")
+
+
+def unwrap_enveloped(item: Any) -> Any:
+    """The compact JWT inside an EnvelopedVerifiableCredential (a data: URL), else the item itself."""
+    if isinstance(item, dict) and "EnvelopedVerifiableCredential" in as_list(item.get("type")):
+        url = item.get("id")
+        for prefix in ENVELOPED_JWT_PREFIXES:
+            if isinstance(url, str) and url.startswith(prefix):
+                return url[len(prefix) :]
+    return item
+
+
+_ZONED = re.compile(r"(Z|[+-][0-9]{2}:[0-9]{2})$")
+DATE_FIELDS = ("validFrom", "validUntil", "issuanceDate", "expirationDate")
+TYPED_FIELDS = ("credentialStatus", "credentialSchema", "evidence", "termsOfUse", "refreshService")
+
+
+def issuance_problem(credential: dict[str, Any]) -> str:
+    """What an issuer must refuse beyond the essentials: unparseable dates, untyped objects (VCDM 2.0 4.x)."""
+    for name in DATE_FIELDS:
+        if name in credential:
+            try:
+                parse_datetime(credential[name])
+                zoned = _ZONED.search(credential[name]) is not None
+            except InputError:
+                zoned = False
+            if not zoned:
+                return f"{name} {credential[name]!r} is not an XML Schema dateTimeStamp (e.g. 2026-01-01T00:00:00Z)"
+    for name in TYPED_FIELDS:
+        for item in as_list(credential.get(name)):
+            if not isinstance(item, dict) or not item.get("type"):
+                return f"every {name} object must have a type"
+    for item in as_list(credential.get("credentialSchema")):
+        if not isinstance(item.get("id"), str):
+            return "every credentialSchema must have an id"
+    if "id" in credential and (not isinstance(credential["id"], str) or ":" not in credential["id"]):
+        return "the credential id must be a URL"
+    return ""

@@ -45,6 +45,11 @@ CHECK_CODES = {
     "status.list": "the status list is well formed, long enough and from the issuer",
     "embedded": "embedded credentials (endorsements, CLR contents) verify",
     "issuer_trust": "the issuer is in a trust registry",
+    "presentation": "the Verifiable Presentation data model: contexts, type, holder, credentials",
+    "challenge": "the presentation proof carries the challenge the verifier asked for",
+    "domain": "the presentation proof is bound to the domain the verifier asked for",
+    "holder_binding": "the presentation is signed by its holder, with an authentication key",
+    "credentials": "every credential in the presentation verifies",
     "internal": "verification stopped on an unexpected error (a bug): the credential is not accepted",
 }
 
@@ -65,6 +70,14 @@ class Report:
     format: str = "unknown"
     credential: dict[str, Any] | None = None
     source: str | None = None
+    # Strict (the VC-API): a status that cannot be determined fails instead of warning, as the
+    # Bitstring Status List algorithm requires (malformed entry, unreachable or too short list).
+    strict: bool = False
+
+    @property
+    def lenient(self) -> str:
+        """The status of a check that fails only in strict mode."""
+        return FAILED if self.strict else WARNING
 
     @property
     def verified(self) -> bool:
@@ -103,9 +116,14 @@ class Verifier:
         self._lists: dict[int, tuple[Any, datetime, datetime]] = {}
 
     def verify(
-        self, data: bytes | str | dict[str, Any], *, at: datetime | None = None, check_proof: bool = True
+        self,
+        data: bytes | str | dict[str, Any],
+        *,
+        at: datetime | None = None,
+        check_proof: bool = True,
+        strict: bool = False,
     ) -> Report:
-        report = Report()
+        report = Report(strict=strict)
         try:
             self._run(report, data, at or self.clock.now(), check_proof, depth=0)
         except MicrocredError as exc:  # infrastructure trouble still ends in a report
@@ -141,8 +159,8 @@ class Verifier:
         if not self._model(report, credential):
             return
         self._schema(report, credential)
-        contexts_ok = self._contexts(report, credential)
-        doc_hash = self._expansion(report, credential) if contexts_ok else None
+        contexts_ok = self.check_contexts(report, credential)
+        doc_hash = self.check_expansion(report, credential) if contexts_ok else None
         if not check_proof:
             return
         if jwt_outcome is not None:
@@ -188,7 +206,7 @@ class Verifier:
         else:
             report.add("schema", PASSED, f"matches the {result.schema} schema")
 
-    def _contexts(self, report: Report, credential: dict[str, Any]) -> bool:
+    def check_contexts(self, report: Report, credential: dict[str, Any]) -> bool:
         problems = list(context_problems(credential, self.loader))
         if problems:
             report.add("contexts", FAILED, "; ".join(problems[:5]))
@@ -196,7 +214,7 @@ class Verifier:
         report.add("contexts", PASSED, "every context is pinned and allowlisted")
         return True
 
-    def _expansion(self, report: Report, credential: dict[str, Any]) -> bytes | None:
+    def check_expansion(self, report: Report, credential: dict[str, Any]) -> bytes | None:
         unsecured = {k: v for k, v in credential.items() if k != "proof"}
         try:
             quads, dropped = self.jsonld.to_quads_reporting(unsecured)
@@ -293,13 +311,16 @@ class Verifier:
         try:
             entry = parse_entry(raw)
         except InputError as exc:
-            report.add("status.list", WARNING, f"status entry not checked: {exc.message}")
+            report.add("status.list", report.lenient, f"status entry not checked: {exc.message}")
+            return
+        if report.strict and isinstance(raw, dict) and not isinstance(raw.get("statusListIndex"), str):
+            report.add("status.list", FAILED, "statusListIndex must be a base-10 integer string")
             return
         code = f"status.{entry.purpose}" if entry.purpose in ("revocation", "suspension") else "status.list"
         try:
             list_credential = self.resolver.document(entry.list_url)
         except ResolutionError as exc:
-            report.add(code, WARNING, f"status not checked: {exc.message}")
+            report.add(code, report.lenient, f"status not checked: {exc.message}")
             return
         failures = self._status_list_failures(list_credential, at, depth)
         if failures is not None:
@@ -345,7 +366,7 @@ class Verifier:
         if bits.size < MIN_ENTRIES:
             report.add(
                 "status.list",
-                WARNING,
+                report.lenient,
                 f"the status list has {bits.size:,} entries, fewer than the {MIN_ENTRIES:,} minimum (weak herd privacy)",
             )
         if issuer_id(list_credential) != issuer_id(credential):
@@ -381,7 +402,7 @@ class Verifier:
             return
         failures = []
         for path, item in embedded:
-            nested = Report()
+            nested = Report(strict=report.strict)
             self._run(nested, item, at, True, depth + 1)
             if not nested.verified:
                 reasons = "; ".join(f"{c.code}: {c.message}" for c in nested.checks if c.status == FAILED)
