@@ -18,6 +18,7 @@ from microcred.services.keys import KeyVault, load_or_create_kek
 from microcred.services.local import LocalDocuments
 from microcred.services.mail import Mailer, OutboxMailer, SmtpMailer, SmtpSettings
 from microcred.services.retrieval import CredentialRetrieval
+from microcred.services.vcapi import VcApiService
 from microcred.services.wallet import WalletService
 from microcred.services.web_accounts import WebAccounts
 from microcred.standards import safejson
@@ -34,13 +35,14 @@ class Options:
     resources: Mapping[str, bytes]
     allow_fetch: bool = False
     local: DocumentSource | None = None  # this installation's issuers and status lists
+    examples: bool = False  # the W3C example contexts (conformance runs only)
 
 
 def build_credential_service(options: Options, clock: Clock | None = None) -> CredentialService:
     """Supplied resources serve both as JSON-LD documents (contexts) and as
     resolvable documents (DID documents, status lists); fetching is off unless
     explicitly allowed."""
-    loader = DocumentLoader(options.resources)
+    loader = DocumentLoader(options.resources, examples=options.examples)
     supplied = StaticDocuments()
     for url, data in options.resources.items():
         try:
@@ -73,6 +75,7 @@ class Platform:
     web_accounts: WebAccounts
     wallet: WalletService
     retrieval: CredentialRetrieval
+    vcapi: VcApiService
 
     def close(self) -> None:
         """Release database connections (the CLI exits anyway; servers and tests call this)."""
@@ -101,19 +104,23 @@ def build_platform(settings: Settings | None = None, clock: Clock | None = None,
     runtime = Runtime(
         Database(engine, read_engine), clock or SystemClock(), KeyVault(kek), settings.public_base_url.rstrip("/")
     )
-    jsonld = JsonLdProcessor(DocumentLoader())
+    jsonld = JsonLdProcessor(DocumentLoader(examples=settings.allow_example_contexts))
     awards = AwardService(runtime, jsonld)
     platform_identity = PlatformService(runtime)
     if create:
         platform_identity.ensure_key()
     local = LocalDocuments(runtime, awards, platform_identity)
-    credentials = build_credential_service(Options({}, allow_fetch=settings.allow_fetch, local=local), runtime.clock)
+    credentials = build_credential_service(
+        Options({}, allow_fetch=settings.allow_fetch, local=local, examples=settings.allow_example_contexts),
+        runtime.clock,
+    )
     accounts = AccountService(runtime)
     mailer = make_mailer(settings)
     return Platform(
         settings, runtime, IssuerService(runtime), CatalogService(runtime), awards, BulkService(runtime, awards), accounts, platform_identity,
         local, jsonld, credentials, mailer, WebAccounts(runtime, accounts, mailer), WalletService(runtime, credentials, awards),
         CredentialRetrieval(runtime, awards, allow_fetch=settings.allow_fetch),
+        VcApiService(runtime, awards, credentials),
     )  # fmt: skip
 
 

@@ -25,6 +25,12 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_starttls: bool = True
     mail_from: str = "microcred <no-reply@microcred.local>"
+    # VC-API conformance runs only: accept the W3C example contexts, and (the second switch) issue
+    # and change status without a token. `microcred serve` refuses either unless bound to loopback,
+    # and the endpoints still refuse tokenless calls from other addresses.
+    allow_example_contexts: bool = False
+    vcapi_insecure_dev: bool = False
+    vcapi_verify_per_minute: int = 600  # per client address, for /credentials/verify and /presentations/verify
 
     @property
     def resolved_database_url(self) -> str:

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from microcred import bootstrap
-from microcred.api import errors
+from microcred.api import errors, vcapi
 from microcred.api.errors import AuthError, ForbiddenError
 from microcred.api.schemas import AwardIn, IssuerIn, MicrocredentialIn, StatusChangeIn
 from microcred.errors import InputError
@@ -36,6 +36,7 @@ def create_app(platform: bootstrap.Platform) -> FastAPI:
     errors.install(app)
     _public_routes(app, platform)
     _api_routes(app, platform)
+    vcapi.install(app, platform)
     return app
 
 
@@ -46,6 +47,8 @@ def current_principal(request: Request, authorization: Annotated[str | None, Hea
     found = request.app.state.platform.accounts.principal(authorization[7:].strip())
     if found is None:
         raise AuthError("the API token is unknown, revoked or expired")
+    if not found.allows("api"):
+        raise ForbiddenError("this token is scoped to the VC-API and may not use /api/v1")
     return found  # type: ignore[no-any-return]
 
 
@@ -80,13 +83,13 @@ def _public_routes(app: FastAPI, platform: bootstrap.Platform) -> None:
             )
 
     @app.get("/status/{slug}/{purpose}/{sequence}", include_in_schema=False)
-    def status_list(slug: str, purpose: str, sequence: int) -> JSONResponse:
+    def status_list(slug: str, purpose: str, sequence: int, request: Request) -> JSONResponse:
         if purpose not in ("revocation", "suspension"):
             raise NotFound(f"no status purpose {purpose!r}")
         credential = platform.awards.status_list_credential(slug, purpose, sequence)
         return JSONResponse(
             credential,
-            media_type="application/vc+ld+json",
+            media_type=_json_media_type(request),
             headers={"Cache-Control": f"public, max-age={STATUS_MAX_AGE}"},
         )
 
@@ -341,6 +344,14 @@ def _award_in_scope(platform: bootstrap.Platform, who: Principal, award_id: str)
         if award is None or issuer is None or not who.may_see(issuer.organisation_id):
             raise NotFound(f"no award {award_id!r}")
         return award
+
+
+def _json_media_type(request: Request) -> str:
+    """application/vc+ld+json, or plain application/json for clients that ask only for that."""
+    accept = request.headers.get("accept", "")
+    return (
+        "application/json" if "application/json" in accept and "vc+ld+json" not in accept else "application/vc+ld+json"
+    )
 
 
 def _issuer_json(issuer: Any) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from microcred.errors import (
 from microcred.services.issuing import Conflict, NotFound
 
 PROBLEM = "application/problem+json"
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 __all__ = ["STATUS", "AuthError", "ForbiddenError", "install", "problem", "status_for"]
@@ -81,8 +82,11 @@ def _html(request: Request, status: int, detail: str) -> Response | None:
         return None
     if "text/html" not in request.headers.get("accept", "") and request.method == "GET":
         return None
-    if request.method != "GET" and "application/json" in request.headers.get("accept", ""):
-        return None
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if request.method != "GET" and (
+        "application/json" in request.headers.get("accept", "") or content_type not in FORM_TYPES
+    ):
+        return None  # only browsers posting forms get pages; JSON clients (the VC-API) get problem+json
     return render(request, status, detail)  # type: ignore[no-any-return]
 
 

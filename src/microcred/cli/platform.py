@@ -27,6 +27,7 @@ microcredential_app = typer.Typer(help="The microcredential catalogue.", no_args
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 awards_app = typer.Typer(help="Awarded credentials.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+vcapi_app = typer.Typer(help="The W3C VC-API: which issuers it signs for.", no_args_is_help=True)
 
 
 def platform() -> bootstrap.Platform:
@@ -95,12 +96,20 @@ def issuer_create(
     suite: Annotated[
         str, typer.Option("--suite", help="eddsa-rdfc-2022 (default) or eddsa-jcs-2022.")
     ] = "eddsa-rdfc-2022",
+    did_method: Annotated[
+        str, typer.Option("--did-method", help="web (default: rotatable keys) or key (the key is the DID).")
+    ] = "web",
+    vcapi: Annotated[bool, typer.Option("--vcapi", help="Let the VC-API sign for this issuer.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Create an issuer with a did:web identity and an Ed25519 key."""
-    issuer = platform().issuers.create(
-        name=name, slug=slug, country=country, url=url, email=email, description=description, parent=parent, suite=suite
-    )
+    """Create an issuer with a did:web (or did:key) identity and an Ed25519 key."""
+    built = platform()
+    issuer = built.issuers.create(
+        name=name, slug=slug, country=country, url=url, email=email, description=description, parent=parent,
+        suite=suite, did_method=did_method,
+    )  # fmt: skip
+    if vcapi:
+        issuer = built.issuers.set_vcapi(slug, True)
     emit(as_json, {"slug": issuer.slug, "did": issuer.did, "name": issuer.name}, f"{issuer.slug} {issuer.did}")
 
 
@@ -327,13 +336,18 @@ def token_create(
     email: Annotated[str, typer.Option("--email", help="The user the token acts for.")],
     role: Annotated[str | None, typer.Option("--role", help="Defaults to the user's role.")] = None,
     days: Annotated[int, typer.Option("--days")] = 90,
+    scope: Annotated[
+        list[str] | None,
+        typer.Option("--scope", help="Narrow the token: api, vc:issue, vc:status (repeat; default: everything)."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Create an API token (shown once)."""
     built = platform()
     user_role = role or built.accounts.role_of(email)
-    token = built.accounts.create_token(email, user_role, days)
-    emit(as_json, {"token": token.token, "prefix": token.prefix, "role": token.role}, token.token)
+    token = built.accounts.create_token(email, user_role, days, scopes=scope)
+    payload = {"token": token.token, "prefix": token.prefix, "role": token.role, "scopes": token.scopes}
+    emit(as_json, payload, token.token)
 
 
 @token_app.command("revoke")
@@ -353,15 +367,67 @@ def serve(
         bool,
         typer.Option("--access-log/--no-access-log", help="Log every request (off: a proxy in front usually does)."),
     ] = False,
+    tls_cert: Annotated[Path | None, typer.Option("--tls-cert", help="PEM certificate: serve https.")] = None,
+    tls_key: Annotated[Path | None, typer.Option("--tls-key", help="PEM private key of --tls-cert.")] = None,
 ) -> None:
-    """Serve the REST API, DID documents, status lists and credentials."""
+    """Serve the REST API, the VC-API, the web pages, DID documents, status lists and credentials."""
     import uvicorn
 
+    settings = Settings()
+    check_serve_settings(settings, host, tls_cert, tls_key)
     platform().close()  # fail fast on a missing data directory or an outdated database
     uvicorn.run(
         "microcred.server:app_factory",
         factory=True, host=host, port=port, workers=workers, log_level="info", access_log=access_log,
+        ssl_certfile=str(tls_cert) if tls_cert else None, ssl_keyfile=str(tls_key) if tls_key else None,
     )  # fmt: skip
+
+
+def check_serve_settings(settings: Settings, host: str, tls_cert: Path | None, tls_key: Path | None) -> None:
+    """Refuse the conformance-only switches off loopback, and half a TLS configuration."""
+    from microcred.api.vcapi import is_loopback
+
+    switches = [
+        name
+        for name, on in (
+            ("MICROCRED_VCAPI_INSECURE_DEV", settings.vcapi_insecure_dev),
+            ("MICROCRED_ALLOW_EXAMPLE_CONTEXTS", settings.allow_example_contexts),
+        )
+        if on
+    ]
+    if switches and not (host == "localhost" or is_loopback(host)):
+        raise UsageError(f"{' and '.join(switches)} may only be used on loopback: bind --host 127.0.0.1 (or ::1)")
+    if (tls_cert is None) != (tls_key is None):
+        raise UsageError("give both --tls-cert and --tls-key")
+    for path in (tls_cert, tls_key):
+        if path is not None and not path.is_file():
+            raise UsageError(f"no such file {path}")
+
+
+@vcapi_app.command("issuers")
+def vcapi_issuers(as_json: JsonOpt = False) -> None:
+    """List the issuer DIDs the VC-API signs for (the `issuer` a caller must put in the credential)."""
+    found = platform().vcapi.issuers()
+    emit(
+        as_json,
+        found,
+        "\n".join(f"{i['slug']}\t{i['did']}\t{i['verificationMethod']}" for i in found)
+        or "no issuer is enabled for the VC-API (microcred vcapi enable SLUG)",
+    )
+
+
+@vcapi_app.command("enable")
+def vcapi_enable(slug: Annotated[str, typer.Argument()], as_json: JsonOpt = False) -> None:
+    """Let the VC-API sign for this issuer's DID."""
+    issuer = platform().issuers.set_vcapi(slug, True)
+    emit(as_json, {"slug": slug, "did": issuer.did, "vcapi": True}, f"{slug}: the VC-API signs for {issuer.did}")
+
+
+@vcapi_app.command("disable")
+def vcapi_disable(slug: Annotated[str, typer.Argument()], as_json: JsonOpt = False) -> None:
+    """Stop the VC-API signing for this issuer (what it issued keeps its status lists)."""
+    issuer = platform().issuers.set_vcapi(slug, False)
+    emit(as_json, {"slug": slug, "did": issuer.did, "vcapi": False}, f"{slug}: no longer signed for by the VC-API")
 
 
 def register(app: typer.Typer) -> None:
@@ -377,3 +443,4 @@ def register(app: typer.Typer) -> None:
     app.add_typer(db_app, name="db")
     app.add_typer(awards_app, name="awards")
     app.add_typer(token_app, name="token")
+    app.add_typer(vcapi_app, name="vcapi")
