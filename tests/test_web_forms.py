@@ -54,8 +54,15 @@ def award(platform: bootstrap.Platform, microcredential: Any) -> Any:
 
 
 def _post_routes(app: Any) -> list[str]:
+    """The web forms: neither the REST API nor the VC-API (those take bearer tokens, never cookies)."""
     return sorted(
-        {r.path for r in app.routes if "POST" in getattr(r, "methods", set()) and not r.path.startswith("/api/")}
+        {
+            r.path
+            for r in app.routes
+            if "POST" in getattr(r, "methods", set())
+            and not r.path.startswith("/api/")
+            and "vc-api" not in getattr(r, "tags", [])
+        }
     )
 
 
@@ -76,6 +83,8 @@ def test_every_form_refuses_a_missing_or_foreign_csrf_token(
                 path, data={**data, "reason": "x", "email": "a@b.example"}, headers=HTML, follow_redirects=False
             )
             assert response.status_code == 403, (route, response.status_code)
+    for path in ("/credentials/issue", "/credentials/status"):  # a signed-in browser is not a VC-API client
+        assert client.post(path, json={}, headers={"Origin": "https://evil.example"}).status_code == 401
     with platform.runtime.db.read() as repo:
         assert repo.award(award.id).revoked_at is None  # nothing changed
 

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from microcred import bootstrap
 from microcred.config import Settings
 from microcred.server import create_app
 from microcred.services.issuing import parse_definition
+from tests.live_server import database_url, free_port, serving
 from tests.platform_fixtures import COMPLETE
 
 CHROMIUM = "/usr/bin/chromium"
@@ -46,60 +43,22 @@ class Live:
         raise AssertionError(f"no mail to {to} with a {path} link")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    import os
-    import uuid
-
     folder = tmp_path_factory.mktemp("live")
-    port = _free_port()
-    url = os.environ.get("MICROCRED_TEST_DATABASE_URL")
-    schema = None
-    if url:
-        from sqlalchemy import create_engine, text
-
-        schema = f"w_{uuid.uuid4().hex[:12]}"
-        admin = create_engine(url)
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        admin.dispose()
-        url = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
-    settings = Settings(
-        data_dir=folder / "data",
-        database_url=url or f"sqlite:///{folder / 'web.db'}",
-        public_base_url=f"http://127.0.0.1:{port}",
-    )
-    platform = bootstrap.build_platform(settings, create=True)
-    platform.issuers.create(name="TU Example", slug="tu-example", country="NL", url="https://tu.example")
-    platform.catalog.create("tu-example", parse_definition(COMPLETE))
-    platform.accounts.create_user("admin@tu.example", PASSWORD, "issuer_admin", "tu-example", name="Ines Admin")
-    platform.accounts.create_user("root@microcred.example", PASSWORD, "platform_admin", name="Root")
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "the live server did not start"
-    yield Live(platform, f"http://127.0.0.1:{port}")
-    server.should_exit = True
-    thread.join(timeout=10)
-    platform.close()
-    if schema:
-        from sqlalchemy import create_engine, text
-
-        admin = create_engine(os.environ["MICROCRED_TEST_DATABASE_URL"])
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    port = free_port()
+    with database_url(folder) as url:
+        settings = Settings(data_dir=folder / "data", database_url=url, public_base_url=f"http://127.0.0.1:{port}")
+        platform = bootstrap.build_platform(settings, create=True)
+        platform.issuers.create(name="TU Example", slug="tu-example", country="NL", url="https://tu.example")
+        platform.catalog.create("tu-example", parse_definition(COMPLETE))
+        platform.accounts.create_user("admin@tu.example", PASSWORD, "issuer_admin", "tu-example", name="Ines Admin")
+        platform.accounts.create_user("root@microcred.example", PASSWORD, "platform_admin", name="Root")
+        try:
+            with serving(create_app(platform), port):
+                yield Live(platform, f"http://127.0.0.1:{port}")
+        finally:
+            platform.close()
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,124 @@
+"""POST /credentials/status: revoke, suspend and reinstate credentials issued here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from microcred.services.awarding import AwardRequest
+from microcred.services.issuing import parse_definition
+from tests.platform_fixtures import COMPLETE
+from tests.vcapi.conftest import Lab
+
+pytestmark = pytest.mark.enable_socket
+BOTH = [
+    {"type": "BitstringStatusListEntry", "statusPurpose": "revocation"},
+    {"type": "BitstringStatusListEntry", "statusPurpose": "suspension"},
+]
+
+
+def _status(lab: Lab, ref: str, purpose: str, value: bool, token: str = "vc", **entry: Any) -> Any:
+    body = {
+        "credentialId": ref,
+        "credentialStatus": {"type": "BitstringStatusListEntry", "statusPurpose": purpose, **entry},
+        "status": value,
+    }
+    return lab.client.post("/credentials/status", json=body, headers=lab.auth(token))
+
+
+def _failed(lab: Lab, credential: dict[str, Any]) -> list[str]:
+    return [e["code"] for e in lab.verify(credential).json()["errors"]]
+
+
+def test_revocation_is_published_and_final(lab: Lab) -> None:
+    signed = lab.issue(lab.credential(id="urn:uuid:9e0b0a55-1111-4a4a-8b8b-000000000001"), credentialStatus=BOTH)
+    assert lab.verify(signed).status_code == 200
+    revoked = _status(lab, signed["id"], "revocation", True)
+    assert revoked.status_code == 200, revoked.text
+    assert revoked.json()["credentialStatus"][0]["outcome"] == "updated"
+    assert lab.verify(signed).status_code == 400 and "status.revocation" in _failed(lab, signed)
+    assert _status(lab, signed["id"], "revocation", True).json()["credentialStatus"][0]["outcome"] == "unchanged"
+    assert _status(lab, signed["id"], "revocation", False).status_code == 409
+    assert _status(lab, signed["id"], "suspension", True).status_code == 409
+
+
+def test_suspension_can_be_lifted(lab: Lab) -> None:
+    signed = lab.issue(lab.credential(id="urn:uuid:9e0b0a55-1111-4a4a-8b8b-000000000002"), credentialStatus=BOTH)
+    assert _status(lab, signed["id"], "suspension", True).status_code == 200
+    assert "status.suspension" in _failed(lab, signed)
+    assert _status(lab, signed["id"], "suspension", False).status_code == 200
+    assert lab.verify(signed).status_code == 200
+
+
+def test_the_entry_can_be_named_by_list_and_index(lab: Lab) -> None:
+    signed = lab.issue(lab.credential(id="urn:uuid:9e0b0a55-1111-4a4a-8b8b-000000000003"), credentialStatus=BOTH)
+    revocation = signed["credentialStatus"][0]
+    wrong = _status(lab, signed["id"], "revocation", True, statusListCredential=revocation["statusListCredential"],
+                    statusListIndex=str((int(revocation["statusListIndex"]) + 1) % 131072))  # fmt: skip
+    assert wrong.status_code == 400
+    right = _status(lab, signed["id"], "revocation", True, statusListCredential=revocation["statusListCredential"],
+                    statusListIndex=revocation["statusListIndex"])  # fmt: skip
+    assert right.status_code == 200 and "status.revocation" in _failed(lab, signed)
+
+
+def test_options_credential_id_names_a_credential_without_an_id(lab: Lab) -> None:
+    signed = lab.issue(credentialId="urn:example:enrolment-42", credentialStatus=BOTH[:1])
+    assert "id" not in signed
+    assert _status(lab, "urn:example:enrolment-42", "revocation", True).status_code == 200
+    assert "status.revocation" in _failed(lab, signed)
+
+
+def test_a_credential_without_that_status_entry_cannot_change(lab: Lab) -> None:
+    signed = lab.issue(lab.credential(id="urn:uuid:9e0b0a55-1111-4a4a-8b8b-000000000004"), credentialStatus=BOTH[:1])
+    response = _status(lab, signed["id"], "suspension", True)
+    assert response.status_code == 400 and "suspension" in response.json()["detail"]
+
+
+def test_awards_issued_here_can_be_revoked_through_the_vc_api(lab: Lab) -> None:
+    entry = lab.platform.catalog.create("lab-web", parse_definition(COMPLETE))
+    outcome = lab.platform.awards.award(AwardRequest(entry.id, "ada@learners.example", "Ada"))
+    assert lab.verify(outcome.credential).status_code == 200
+    assert _status(lab, outcome.url, "suspension", True).status_code == 200
+    assert "status.suspension" in _failed(lab, outcome.credential)
+    assert _status(lab, outcome.url, "suspension", False).status_code == 200
+    assert _status(lab, outcome.url, "revocation", True).status_code == 200
+    with lab.platform.runtime.db.read() as repo:
+        award = repo.award(outcome.id)
+        assert award is not None and award.revoked_at is not None
+    assert "status.revocation" in _failed(lab, outcome.credential)
+
+
+def test_unknown_and_foreign_credentials_answer_404(lab: Lab) -> None:
+    assert _status(lab, "urn:uuid:00000000-0000-4000-8000-00000000dead", "revocation", True).status_code == 404
+    foreign = lab.platform.vcapi.issue({"credential": lab.credential("elsewhere", id="urn:example:foreign")}, None, "t")
+    assert _status(lab, foreign["id"], "revocation", True).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"credentialId": "urn:x", "credentialStatus": {"type": "BitstringStatusListEntry"}, "status": True},
+        {"credentialId": "urn:x", "credentialStatus": {"type": "Nope", "statusPurpose": "revocation"}, "status": True},
+        {
+            "credentialId": "urn:x",
+            "credentialStatus": {"type": "BitstringStatusListEntry", "statusPurpose": "revocation"},
+            "status": "yes",
+        },
+        {"credentialId": 7, "credentialStatus": {"type": "BitstringStatusListEntry", "statusPurpose": "revocation"}},
+        {
+            "credentialId": "urn:x",
+            "credentialStatus": {
+                "type": "BitstringStatusListEntry",
+                "statusPurpose": "revocation",
+                "statusListIndex": 5,
+            },
+            "status": True,
+        },
+        {"credentialId": "urn:x", "status": True, "extra": 1},
+        ["not", "an", "object"],
+    ],
+)
+def test_malformed_status_requests_answer_400(lab: Lab, body: Any) -> None:
+    response = lab.client.post("/credentials/status", json=body, headers=lab.auth())
+    assert response.status_code == 400, response.text
