@@ -137,11 +137,13 @@ def render(results: list[dict[str, Any]]) -> list[str]:
 
 
 def write(path: Path, lines: list[str]) -> None:
+    """Replace the section that `lines` starts with (its heading), or append it."""
+    section = lines[0]
     text = path.read_text(encoding="utf-8") if path.exists() else "# Performance\n"
     block = "\n".join(lines)
-    if SECTION in text:
-        start = text.index(SECTION)
-        after = text.find("\n## ", start + len(SECTION))
+    if section in text:
+        start = text.index(section)
+        after = text.find("\n## ", start + len(section))
         text = text[:start] + block + ("\n" + text[after + 1 :] if after != -1 else "")
     else:
         text = text.rstrip() + "\n\n" + block

@@ -341,8 +341,10 @@ def main() -> None:
 
     load = load_verify.measure()
     import pages
+    import vcapi
 
     text = render(m, one, two, rss_mb, hostile, bulk, load) + "\n" + "\n".join(pages.render(pages.measure()))
+    text += "\n" + "\n".join(vcapi.render(vcapi.measure()))
     print(text)
     if args.write:
         args.write.parent.mkdir(parents=True, exist_ok=True)
