@@ -84,6 +84,9 @@ NEGATIVE = {
         422,
         "contexts",
     ),
+    "untyped evidence": (lambda c: {**c, "evidence": [{"id": "https://evidence.example/1"}]}, 422, "model"),
+    "validFrom without a zone": (lambda c: {**c, "validFrom": "2026-01-01T00:00:00"}, 422, "model"),
+    "id that is not a URL": (lambda c: {**c, "id": "credential 1"}, 422, "model"),
     "unknown context": (lambda c: {**c, "@context": [*c["@context"], "https://evil.example/v1"]}, 422, "contexts"),
 }
 

@@ -125,12 +125,14 @@ TYPED_FIELDS = ("credentialStatus", "credentialSchema", "evidence", "termsOfUse"
 
 
 def issuance_problem(credential: dict[str, Any]) -> str:
-    """What an issuer must refuse beyond the essentials: unparseable dates, untyped objects (VCDM 2.0 4.x)."""
+    """What an issuer must refuse, and a strict verifier too, beyond the essentials: unparseable
+    dates, untyped objects, an id that is not a URL (VCDM 2.0 section 4)."""
     for name in DATE_FIELDS:
         if name in credential:
             try:
                 parse_datetime(credential[name])
-                zoned = _ZONED.search(credential[name]) is not None
+                # VC 2.0 dates are dateTimeStamps (zone required); VC 1.1 ones are xsd:dateTime.
+                zoned = name in DATE_FIELDS[2:] or _ZONED.search(credential[name]) is not None
             except InputError:
                 zoned = False
             if not zoned:

@@ -23,7 +23,15 @@ from microcred.standards.inputs import CredentialInput, read_input
 from microcred.standards.jsonld import JsonLdProcessor
 from microcred.standards.loader import DocumentLoader
 from microcred.standards.status import MIN_ENTRIES, Bitstring, parse_entry
-from microcred.standards.vc import as_list, context_problems, embedded_credentials, issuer_id, model_problem, summarize
+from microcred.standards.vc import (
+    as_list,
+    context_problems,
+    embedded_credentials,
+    issuance_problem,
+    issuer_id,
+    model_problem,
+    summarize,
+)
 
 PASSED, FAILED, WARNING, SKIPPED = "passed", "failed", "warning", "skipped"
 MAX_EMBEDDED_DEPTH = 2
@@ -182,7 +190,7 @@ class Verifier:
             return None
 
     def _model(self, report: Report, credential: dict[str, Any]) -> bool:
-        problem = model_problem(credential)
+        problem = model_problem(credential) or (issuance_problem(credential) if report.strict else "")
         if problem:
             report.add("model", FAILED, problem)
             return False
