@@ -122,3 +122,21 @@ def test_unknown_and_foreign_credentials_answer_404(lab: Lab) -> None:
 def test_malformed_status_requests_answer_400(lab: Lab, body: Any) -> None:
     response = lab.client.post("/credentials/status", json=body, headers=lab.auth())
     assert response.status_code == 400, response.text
+
+
+def test_parallel_issuing_never_hands_out_an_index_twice(lab: Lab) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def issue(n: int) -> list[tuple[str, str]]:
+        signed = lab.issue(lab.credential(id=f"urn:uuid:aaaaaaaa-0000-4000-8000-{n:012d}"), credentialStatus=BOTH)
+        return [(e["statusListCredential"], e["statusListIndex"]) for e in signed["credentialStatus"]]
+
+    with ThreadPoolExecutor(8) as pool:
+        entries = [entry for pair in pool.map(issue, range(48)) for entry in pair]
+    assert len(entries) == 96 and len(set(entries)) == 96
+    with lab.platform.runtime.db.read() as repo:
+        stored = [(e.list_id, e.index) for n in range(48)
+                  for row in repo.vcapi_credentials([i.id for i in repo.issuers()],
+                                                    f"urn:uuid:aaaaaaaa-0000-4000-8000-{n:012d}")
+                  for e in repo.vcapi_status_entries(row.id)]  # fmt: skip
+    assert len(stored) == 96 and len(set(stored)) == 96

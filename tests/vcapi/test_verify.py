@@ -217,3 +217,19 @@ def test_the_rate_limiter_refills_over_time() -> None:
     limiter.take("b")  # another client has its own bucket
     now[0] += 1.0
     limiter.take("a")
+
+
+def test_an_enveloped_vc_jwt_is_verified_as_the_jwt_it_carries(lab: Lab) -> None:
+    from microcred.services.awarding import AwardRequest
+    from microcred.services.issuing import parse_definition
+    from tests.platform_fixtures import COMPLETE
+
+    entry = lab.platform.catalog.create("lab-web", parse_definition(COMPLETE))
+    award = lab.platform.awards.award(AwardRequest(entry.id, "grace@learners.example", "Grace"))
+    token = lab.platform.awards.credential_jwt(award.id)
+    enveloped = {"@context": [V2], "type": ["EnvelopedVerifiableCredential"], "id": f"data:application/vc+jwt,{token}"}
+    response = lab.verify(enveloped)
+    assert response.status_code == 200, response.text
+    assert response.json()["credential"]["id"] == award.url
+    forged = {**enveloped, "id": enveloped["id"][:-3] + ("AAA" if not enveloped["id"].endswith("AAA") else "BBB")}
+    _assert_refused(lab.verify(forged), 400, "proof")
