@@ -286,6 +286,7 @@ def seed(settings: Settings, progress: Callable[[str], None] = print, learners: 
                 description=f"{name} (demo data)",
                 colour=colour,
             )
+        platform.issuers.set_vcapi("codeforge", True, actor="demo")  # its DID also signs through the VC-API
         for email, role, org, _what in LOGINS:
             platform.accounts.create_user(email, PASSWORD, role, org, name=email.split("@")[0].title())
         catalogue = [

@@ -89,10 +89,10 @@ class VcApiService:
     def issue(self, body: Any, who: Principal | None, actor: str) -> dict[str, Any]:
         """Validate, sign, store and return the verifiable credential (raises UsageError/InputError)."""
         request = parse_issue_request(body)
+        credential = _prepared(request, format_datetime(self.runtime.clock.now()))
+        self._check_document(credential)  # JSON-LD work before the write lock is taken
         with self.runtime.db.transaction() as repo:
             issuer = self._issuer_for(repo, request.credential, who)
-            credential = _prepared(request, format_datetime(self.runtime.clock.now()))
-            self._check_document(credential)
             row_id = str(uuid.uuid4())
             entries = self._status_entries(repo, issuer, request.purposes)
             if entries:
