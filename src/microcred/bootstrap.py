@@ -17,6 +17,7 @@ from microcred.services.issuing import CatalogService, IssuerService, PlatformSe
 from microcred.services.keys import KeyVault, load_or_create_kek
 from microcred.services.local import LocalDocuments
 from microcred.services.mail import Mailer, OutboxMailer, SmtpMailer, SmtpSettings
+from microcred.services.pathways import PathwayService
 from microcred.services.retrieval import CredentialRetrieval
 from microcred.services.vcapi import VcApiService
 from microcred.services.wallet import WalletService
@@ -76,6 +77,7 @@ class Platform:
     wallet: WalletService
     retrieval: CredentialRetrieval
     vcapi: VcApiService
+    pathways: PathwayService
 
     def close(self) -> None:
         """Release database connections (the CLI exits anyway; servers and tests call this)."""
@@ -116,11 +118,15 @@ def build_platform(settings: Settings | None = None, clock: Clock | None = None,
     )
     accounts = AccountService(runtime)
     mailer = make_mailer(settings)
+    catalog = CatalogService(runtime)
+    wallet = WalletService(runtime, credentials, awards)
+    pathways = PathwayService(runtime, awards, catalog, credentials)
+    wallet.listeners.append(lambda email: pathways.on_award_change(email, ""))
     return Platform(
-        settings, runtime, IssuerService(runtime), CatalogService(runtime), awards, BulkService(runtime, awards), accounts, platform_identity,
-        local, jsonld, credentials, mailer, WebAccounts(runtime, accounts, mailer), WalletService(runtime, credentials, awards),
+        settings, runtime, IssuerService(runtime), catalog, awards, BulkService(runtime, awards), accounts, platform_identity,
+        local, jsonld, credentials, mailer, WebAccounts(runtime, accounts, mailer), wallet,
         CredentialRetrieval(runtime, awards, allow_fetch=settings.allow_fetch),
-        VcApiService(runtime, awards, credentials),
+        VcApiService(runtime, awards, credentials), pathways,
     )  # fmt: skip
 
 

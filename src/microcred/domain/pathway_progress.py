@@ -101,9 +101,11 @@ def _evaluate(node: Node, context: Context) -> NodeResult:
 
 
 def _weight(node: Node, context: Context, holding: Holding | None = None) -> float:
-    if holding is not None:
-        value = holding.ects if context.unit == "ects" else holding.hours
-    elif node.kind == "external":
+    """A leaf's credits in the pathway's unit: the holding's own, else what the pathway or catalogue says."""
+    value = (holding.ects if context.unit == "ects" else holding.hours) if holding is not None else 0.0
+    if value > 0:
+        return value
+    if node.kind == "external":
         part = node.external
         assert part is not None
         value = (part.ects if context.unit == "ects" else part.hours) or 0.0

@@ -12,7 +12,7 @@ import json
 import re
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -95,6 +95,13 @@ class AwardService:
         self.jsonld = jsonld
         self.integrity = DataIntegrity(jsonld)
         self._signed_lists: dict[int, tuple[Any, datetime, dict[str, Any]]] = {}
+        # Called with (recipient email, microcredential id) after an award, revocation or suspension commits:
+        # pathways re-evaluate the learner. A listener's failure never undoes what was committed.
+        self.listeners: list[Callable[[str, str], None]] = []
+
+    def notify(self, email: str, microcredential_id: str) -> None:
+        for listener in self.listeners:
+            listener(email, microcredential_id)
 
     # -- awarding ------------------------------------------------------------
     def award(self, request: AwardRequest, actor: str = "cli") -> AwardOutcome:
@@ -113,6 +120,7 @@ class AwardService:
                 prepared.credential,
             )
             self.store(repo, prepared, signed, actor)
+        self.notify(prepared.email, prepared.version.microcredential_id)
         return AwardOutcome(prepared.award_id, self.credential_url(prepared.award_id), True, signed)
 
     def prepare(self, repo: Repository, request: AwardRequest) -> PendingAward | AwardOutcome:
@@ -370,6 +378,8 @@ class AwardService:
             award.revoked_at = self.runtime.clock.now()
             award.revocation_reason = reason
             self.runtime.audit(repo, actor, "award.revoke", self._org(repo, award), award_id, reason=reason)
+            changed = (award.recipient_email, self._microcredential_of(repo, award))
+        self.notify(*changed)
 
     def suspend(self, award_id: str, reason: str | None, actor: str = "cli") -> None:
         self._suspension(award_id, True, reason, actor)
@@ -388,6 +398,8 @@ class AwardService:
             award.suspended = suspended
             action = "award.suspend" if suspended else "award.unsuspend"
             self.runtime.audit(repo, actor, action, self._org(repo, award), award_id, reason=reason)
+            changed = (award.recipient_email, self._microcredential_of(repo, award))
+        self.notify(*changed)
 
     @staticmethod
     def _award(repo: Repository, award_id: str) -> models.Award:
@@ -395,6 +407,11 @@ class AwardService:
         if award is None:
             raise NotFound(f"no award {award_id!r}")
         return award
+
+    @staticmethod
+    def _microcredential_of(repo: Repository, award: models.Award) -> str:
+        version = repo.version_by_id(award.version_id)
+        return version.microcredential_id if version else ""
 
     @staticmethod
     def _org(repo: Repository, award: models.Award) -> int | None:

@@ -317,6 +317,8 @@ class BulkService:
             progress.issued += len(pending)
         if on_issued and pending:
             on_issued(pending)  # after the commit: recipients are told only about awards that exist
+        for issued in pending:
+            self.awards.notify(issued.email, issued.version.microcredential_id)
 
     def _signed(
         self, repo: Any, pending: list[PendingAward], pool: Executor | None, workers: int

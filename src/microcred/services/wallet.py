@@ -13,6 +13,7 @@ import json
 import time
 import uuid
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -87,6 +88,7 @@ class WalletService:
         self.credentials = credentials
         self.awards = awards
         self._states: dict[str, tuple[float, int, str, list[str]]] = {}  # item id -> (until, changes, state, skills)
+        self.listeners: list[Callable[[str], None]] = []  # called with the holder's email after an import
 
     # -- reading ----------------------------------------------------------------
     def entries(self, user: SessionUser) -> list[WalletEntry]:
@@ -180,7 +182,9 @@ class WalletService:
                 )
             )  # fmt: skip
             self.runtime.audit(repo, user.email, "wallet.import", None, item.id, source=source[:200])
-            return item
+        for listener in self.listeners:
+            listener(user.email)
+        return item
 
     def _refuse_duplicate(self, user: SessionUser, digest: str, credential_id: str | None) -> None:
         with self.runtime.db.read() as repo:

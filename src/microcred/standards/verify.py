@@ -58,6 +58,7 @@ CHECK_CODES = {
     "domain": "the presentation proof is bound to the domain the verifier asked for",
     "holder_binding": "the presentation is signed by its holder, with an authentication key",
     "credentials": "every credential in the presentation verifies",
+    "parts": "a roll-up's cited parts (relatedResource digests) are unchanged and verify",
     "internal": "verification stopped on an unexpected error (a bug): the credential is not accepted",
 }
 

@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -325,3 +326,65 @@ class VcApiStatusEntry(Base):
     list_id: Mapped[int] = mapped_column(ForeignKey("status_lists.id"), primary_key=True)
     index: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     credential_id: Mapped[str] = mapped_column(ForeignKey("vcapi_credentials.id"), index=True)
+
+
+class PathwayRow(Base):
+    """A pathway: its definition (JSON) and the catalogue entry whose awards are its roll-up credentials."""
+
+    __tablename__ = "pathways"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    issuer_id: Mapped[int] = mapped_column(ForeignKey("issuers.id"), index=True)
+    microcredential_id: Mapped[str] = mapped_column(ForeignKey("microcredentials.id"))
+    name: Mapped[str] = mapped_column(String(300))
+    definition: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class PathwayCompletion(Base):
+    """A learner who satisfied a pathway: its roll-up, pending approval, issued or rejected (exactly once)."""
+
+    __tablename__ = "pathway_completions"
+    __table_args__ = (UniqueConstraint("pathway_id", "recipient_email"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    pathway_id: Mapped[str] = mapped_column(ForeignKey("pathways.id"), index=True)
+    recipient_email: Mapped[str] = mapped_column(String(320), index=True)
+    state: Mapped[str] = mapped_column(String(16))  # pending, issued, rejected
+    award_id: Mapped[str | None] = mapped_column(ForeignKey("awards.id"), index=True)
+    parts: Mapped[str] = mapped_column(Text)  # JSON: the credentials that satisfied it, with digests
+    flagged: Mapped[str | None] = mapped_column(Text)  # why the roll-up is in doubt (a part revoked ...)
+    suspended_by_policy: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    decided_by: Mapped[str | None] = mapped_column(String(320))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class RecognitionRule(Base):
+    """A university's rule: this microcredential, pathway or other issuer's achievement earns credit here."""
+
+    __tablename__ = "recognition_rules"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issuer_id: Mapped[int] = mapped_column(ForeignKey("issuers.id"), index=True)
+    microcredential_id: Mapped[str] = mapped_column(ForeignKey("microcredentials.id"))  # the credit credential
+    programme: Mapped[str] = mapped_column(String(300))
+    course_code: Mapped[str] = mapped_column(String(60))
+    credits: Mapped[float] = mapped_column(Float)
+    grade_policy: Mapped[str] = mapped_column(String(60))
+    target: Mapped[str] = mapped_column(Text)  # JSON: {"microcredential": id} | {"pathway": id} | {"external": ...}
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class RecognitionRequest(Base):
+    __tablename__ = "recognition_requests"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("recognition_rules.id"), index=True)
+    recipient_email: Mapped[str] = mapped_column(String(320), index=True)
+    state: Mapped[str] = mapped_column(String(16))  # pending, approved, rejected
+    evidence: Mapped[str] = mapped_column(Text)  # JSON: the submitted credentials, digests and verification
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    decided_by: Mapped[str | None] = mapped_column(String(320))
+    award_id: Mapped[str | None] = mapped_column(ForeignKey("awards.id"))

@@ -1,0 +1,199 @@
+"""Pathways on the platform: the roll-up issued exactly once with cited parts, suspension on part
+revocation, approval, and verification of a roll-up with its parts."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from microcred import bootstrap
+from microcred.errors import InputError
+from microcred.services.awarding import AwardRequest
+from microcred.services.issuing import Conflict, parse_definition
+from microcred.standards.rollup import credential_digest, verify_with_parts
+from tests.platform_fixtures import COMPLETE
+
+SKILL = "http://data.europa.eu/esco/skill/"
+
+
+def _module(platform: bootstrap.Platform, n: int, ects: float = 5) -> str:
+    definition = {**COMPLETE, "name": f"Module {n}", "ects": ects,
+                  "skills": [{"uri": f"{SKILL}m{n}", "label": f"skill {n}"}]}  # fmt: skip
+    return platform.catalog.create("tu-example", parse_definition(definition)).id
+
+
+def _pathway(platform: bootstrap.Platform, modules: list[str], **extra: Any) -> Any:
+    definition = {
+        "name": "Certificate in Data Analytics", "description": "Three modules, or two and a project.",
+        "requirements": {"all_of": [{"microcredential": modules[0], "id": "core"},
+                                    {"at_least": 1, "of": [{"microcredential": m} for m in modules[1:]]}]},
+        **extra,
+    }  # fmt: skip
+    return platform.pathways.create("tu-example", definition)
+
+
+@pytest.fixture
+def modules(platform: bootstrap.Platform, issuer: Any) -> list[str]:
+    return [_module(platform, n) for n in range(1, 4)]
+
+
+def _award(platform: bootstrap.Platform, mc_id: str, email: str = "ada@example.org") -> Any:
+    return platform.awards.award(AwardRequest(mc_id, email, "Ada"))
+
+
+def _completion(platform: bootstrap.Platform, pathway_id: str, email: str = "ada@example.org") -> Any:
+    with platform.runtime.db.read() as repo:
+        return repo.completion(pathway_id, email)
+
+
+def test_the_roll_up_is_issued_once_and_cites_its_parts(platform: bootstrap.Platform, modules: list[str]) -> None:
+    row = _pathway(platform, modules)
+    first = _award(platform, modules[0])
+    assert _completion(platform, row.id) is None
+    (progress,) = platform.pathways.progress("ada@example.org")
+    assert progress.progress.percent == 50 and not progress.progress.satisfied
+    second = _award(platform, modules[2])
+    completion = _completion(platform, row.id)
+    assert completion is not None and completion.state == "issued"
+    signed = json.loads(platform.awards.signed_json(completion.award_id))
+    cited = {r["id"]: r["digestMultibase"] for r in signed["relatedResource"]}
+    assert cited == {first.url: credential_digest(first.credential), second.url: credential_digest(second.credential)}
+    assert signed["credentialSubject"]["creditsEarned"] == 10
+    aligned = {a["targetUrl"] for a in signed["credentialSubject"]["achievement"]["alignment"]}
+    assert aligned == {f"{SKILL}m1", f"{SKILL}m3"}
+    assert signed["credentialSubject"]["achievement"]["achievementType"] == "Certificate"
+    _award(platform, modules[1])  # more parts later never issue a second roll-up
+    assert platform.pathways.reevaluate("ada@example.org") == []
+    with platform.runtime.db.read() as repo:
+        assert len(repo.completions(email="ada@example.org")) == 1
+    report = verify_with_parts(platform.credentials.verifier, signed, [first.credential, second.credential])
+    assert report.verified, report.to_json()
+    assert report.status_of("parts") == "passed"
+
+
+def test_a_changed_part_fails_the_roll_up_check(platform: bootstrap.Platform, modules: list[str]) -> None:
+    row = _pathway(platform, modules)
+    first, second = _award(platform, modules[0]), _award(platform, modules[1])
+    signed = json.loads(platform.awards.signed_json(_completion(platform, row.id).award_id))
+    changed = {**first.credential, "credentialSubject": {**first.credential["credentialSubject"], "name": "Eve"}}
+    report = verify_with_parts(platform.credentials.verifier, signed, [changed, second.credential])
+    assert not report.verified and report.status_of("parts") == "failed"
+    alone = verify_with_parts(platform.credentials.verifier, signed, [])
+    assert alone.status_of("parts") == "skipped"
+
+
+def test_revoking_a_part_suspends_the_roll_up_until_it_counts_again(
+    platform: bootstrap.Platform, modules: list[str]
+) -> None:
+    row = _pathway(platform, modules)
+    core = _award(platform, modules[0])
+    elective = _award(platform, modules[1])
+    award_id = _completion(platform, row.id).award_id
+    platform.awards.suspend(elective.id, "under review")
+    completion = _completion(platform, row.id)
+    assert completion.flagged and completion.suspended_by_policy
+    with platform.runtime.db.read() as repo:
+        assert repo.award(award_id).suspended
+    platform.awards.unsuspend(elective.id, "cleared")
+    with platform.runtime.db.read() as repo:
+        assert not repo.award(award_id).suspended
+    platform.awards.revoke(core.id, "fraud")
+    with platform.runtime.db.read() as repo:
+        assert repo.award(award_id).suspended
+    assert "revoked" in _completion(platform, row.id).flagged
+
+
+def test_flag_policy_keeps_the_roll_up_active(platform: bootstrap.Platform, modules: list[str]) -> None:
+    row = _pathway(platform, modules, on_part_revoked="flag")
+    core = _award(platform, modules[0])
+    _award(platform, modules[1])
+    platform.awards.revoke(core.id, "mistake")
+    completion = _completion(platform, row.id)
+    assert completion.flagged and not completion.suspended_by_policy
+    with platform.runtime.db.read() as repo:
+        assert not repo.award(completion.award_id).suspended
+
+
+def test_issuer_approval_queues_then_issues_or_rejects(platform: bootstrap.Platform, modules: list[str]) -> None:
+    row = _pathway(platform, modules, approval="issuer")
+    _award(platform, modules[0])
+    _award(platform, modules[1])
+    pending = _completion(platform, row.id)
+    assert pending.state == "pending" and pending.award_id is None
+    approved = platform.pathways.decide(pending.id, True, "admin@tu.example", "well done")
+    assert approved.state == "issued" and approved.award_id and approved.decided_by == "admin@tu.example"
+    with pytest.raises(Conflict):
+        platform.pathways.decide(pending.id, False, "admin@tu.example")
+    _award(platform, modules[0], "bob@example.org")
+    _award(platform, modules[2], "bob@example.org")
+    rejected = platform.pathways.decide(_completion(platform, row.id, "bob@example.org").id, False, "admin", "no")
+    assert rejected.state == "rejected" and rejected.award_id is None
+
+
+@pytest.mark.parametrize(
+    ("requirements", "message"),
+    [
+        ({"all_of": [{"microcredential": "nope"}]}, "no microcredential"),
+        ({"at_least": 3, "of": [{"microcredential": "{m0}"}]}, "from 1 to 1"),
+        ({"min_credits": 50, "of": [{"microcredential": "{m0}"}, {"microcredential": "{m1}"}]}, "at most 10"),
+    ],
+)
+def test_unsatisfiable_pathways_are_refused_on_save(
+    platform: bootstrap.Platform, modules: list[str], requirements: dict[str, Any], message: str
+) -> None:
+    text = json.dumps(requirements).replace("{m0}", modules[0]).replace("{m1}", modules[1])
+    with pytest.raises(InputError, match=message):
+        platform.pathways.create("tu-example", {"name": "X", "description": "Y", "requirements": json.loads(text)})
+
+
+def test_a_nested_pathway_cycle_is_refused(platform: bootstrap.Platform, modules: list[str]) -> None:
+    inner = _pathway(platform, modules)
+    outer = platform.pathways.create("tu-example", {"name": "Diploma", "description": "Stacks the certificate",
+                                                    "requirements": {"all_of": [{"pathway": inner.id}]}})  # fmt: skip
+    looping = {"name": "Certificate", "description": "now loops", "requirements": {"all_of": [{"pathway": outer.id}]}}
+    with pytest.raises(InputError, match="cycle"):
+        platform.pathways.update(inner.id, looping)
+
+
+ACTIONS = st.lists(st.tuples(st.sampled_from(["award", "revoke", "suspend", "unsuspend"]), st.integers(0, 2)),
+                   min_size=1, max_size=8)  # fmt: skip
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])  # fmt: skip
+@given(actions=ACTIONS)
+def test_with_a_suspend_policy_no_active_roll_up_survives_a_revoked_part(
+    make_platform: Any, actions: list[tuple[str, int]]
+) -> None:
+    platform = make_platform()
+    if not platform.issuers.list():
+        platform.issuers.create(name="TU Example", slug="tu-example", country="NL")
+    modules = [_module(platform, n) for n in range(3)]
+    email = f"p{abs(hash(tuple(actions))) % 10**9}@example.org"
+    row = _pathway(platform, modules)
+    awarded: dict[int, str] = {}
+    for action, index in actions:
+        award_id = awarded.get(index)
+        try:
+            if action == "award" and award_id is None:
+                awarded[index] = _award(platform, modules[index], email).id
+            elif award_id is not None and action != "award":
+                getattr(platform.awards, action)(award_id, "property")
+        except Conflict:
+            pass  # revoking twice, suspending a revoked award ...
+        completion = _completion(platform, row.id, email)
+        if completion is None or completion.award_id is None:
+            continue
+        with platform.runtime.db.read() as repo:
+            rollup = repo.award(completion.award_id)
+            cited = [p["id"] for p in json.loads(completion.parts)]
+            parts = [repo.award(platform.awards.award_id_for(ref)) for ref in cited]
+            if (
+                any(p.revoked_at is not None for p in parts)
+                and not platform.pathways.progress(email)[0].progress.satisfied
+            ):
+                assert rollup.suspended or rollup.revoked_at is not None
