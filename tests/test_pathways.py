@@ -3,6 +3,7 @@ revocation, approval, and verification of a roll-up with its parts."""
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -197,3 +198,73 @@ def test_with_a_suspend_policy_no_active_roll_up_survives_a_revoked_part(
                 and not platform.pathways.progress(email)[0].progress.satisfied
             ):
                 assert rollup.suspended or rollup.revoked_at is not None
+
+
+def test_clr_export_carries_the_record_and_verifies(
+    platform: bootstrap.Platform, modules: list[str], clock: Any
+) -> None:
+    from datetime import timedelta
+
+    row = _pathway(platform, modules, order=[("core", "r.2.1")])
+    first = _award(platform, modules[0])
+    clock._instant += timedelta(days=1)  # the core module comes first, as the pathway requires
+    second = _award(platform, modules[1])
+    clr = platform.clr.export("ada@example.org", name="Ada")
+    assert clr["type"] == ["VerifiableCredential", "ClrCredential"]
+    assert clr["@context"][:3] == [
+        "https://www.w3.org/ns/credentials/v2",
+        "https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json",
+        "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+    ]
+    subject = clr["credentialSubject"]
+    assert len(subject["verifiableCredential"]) == 3  # two parts and the roll-up, exactly as signed
+    assert first.credential in subject["verifiableCredential"]
+    kinds = {(a["associationType"], a["sourceId"], a["targetId"]) for a in subject["association"]}
+    rollup = json.loads(platform.awards.signed_json(_completion(platform, row.id).award_id))
+    target = rollup["credentialSubject"]["achievement"]["id"]
+    part = first.credential["credentialSubject"]["achievement"]["id"]
+    assert ("isChildOf", part, target) in kinds and ("isParentOf", target, part) in kinds
+    later = second.credential["credentialSubject"]["achievement"]["id"]
+    assert ("precedes", part, later) in kinds
+    report = platform.credentials.verify(clr)
+    assert report.verified, report.to_json()
+    assert report.status_of("embedded") == "passed"
+    tampered = copy.deepcopy(clr)
+    tampered["credentialSubject"]["verifiableCredential"][0]["credentialSubject"]["name"] = "Eve"
+    assert not platform.credentials.verify(tampered).verified
+    chosen = platform.clr.export("ada@example.org", [first.url])
+    assert len(chosen["credentialSubject"]["verifiableCredential"]) == 1
+    with pytest.raises(InputError):
+        platform.clr.export("ada@example.org", ["https://elsewhere.example/credentials/1"])
+
+
+def test_degree_credit_from_request_to_credit_credential(platform: bootstrap.Platform, modules: list[str]) -> None:
+    from microcred.errors import ForbiddenError
+    from microcred.services.recognition import RuleIn
+
+    row = _pathway(platform, modules)
+    rule = platform.recognition.add_rule("tu-example", RuleIn("BSc Data Science", "DS101", 10, "pass-fail",
+                                                              {"pathway": row.id}))  # fmt: skip
+    first, second = _award(platform, modules[0]), _award(platform, modules[1])
+    rollup_url = platform.awards.credential_url(_completion(platform, row.id).award_id)
+    with pytest.raises(InputError, match="none of the submitted"):
+        platform.recognition.submit("ada@example.org", rule.id, [first.url])
+    with pytest.raises(InputError, match="not a credential in your wallet"):
+        platform.recognition.submit("bob@example.org", rule.id, [rollup_url])
+    with platform.runtime.db.read() as repo:
+        assert repo.recognition_requests(email="ada@example.org") == []  # a refused request leaves nothing
+    request = platform.recognition.submit("ada@example.org", rule.id, [rollup_url, second.url])
+    with pytest.raises(Conflict):
+        platform.recognition.submit("ada@example.org", rule.id, [rollup_url])
+    other = platform.issuers.create(name="Other U", slug="other-u", country="BE")
+    with pytest.raises(ForbiddenError):
+        platform.recognition.decide(request.id, True, "x@other.example", None, other.organisation_id)
+    decided = platform.recognition.decide(request.id, True, "registrar@tu.example", "recognised", None)
+    assert decided.state == "approved" and decided.award_id
+    credit = json.loads(platform.awards.signed_json(decided.award_id))
+    assert credit["credentialSubject"]["creditsEarned"] == 10
+    assert credit["credentialSubject"]["result"][0]["value"] == "Pass"
+    assert [r["id"] for r in credit["relatedResource"]] == [rollup_url]
+    assert platform.credentials.verify(credit).verified
+    _requests, totals = platform.recognition.learner("ada@example.org")
+    assert [(t.programme, t.credits, t.courses) for t in totals] == [("BSc Data Science", 10, ["DS101"])]

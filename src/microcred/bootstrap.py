@@ -12,12 +12,14 @@ from microcred.net.fetcher import GuardedFetcher
 from microcred.services.accounts import AccountService
 from microcred.services.awarding import AwardService
 from microcred.services.bulk import BulkService
+from microcred.services.clr import ClrService
 from microcred.services.credentials import CredentialService
 from microcred.services.issuing import CatalogService, IssuerService, PlatformService, Runtime
 from microcred.services.keys import KeyVault, load_or_create_kek
 from microcred.services.local import LocalDocuments
 from microcred.services.mail import Mailer, OutboxMailer, SmtpMailer, SmtpSettings
 from microcred.services.pathways import PathwayService
+from microcred.services.recognition import RecognitionService
 from microcred.services.retrieval import CredentialRetrieval
 from microcred.services.vcapi import VcApiService
 from microcred.services.wallet import WalletService
@@ -78,6 +80,8 @@ class Platform:
     retrieval: CredentialRetrieval
     vcapi: VcApiService
     pathways: PathwayService
+    clr: ClrService
+    recognition: RecognitionService
 
     def close(self) -> None:
         """Release database connections (the CLI exits anyway; servers and tests call this)."""
@@ -127,6 +131,8 @@ def build_platform(settings: Settings | None = None, clock: Clock | None = None,
         local, jsonld, credentials, mailer, WebAccounts(runtime, accounts, mailer), wallet,
         CredentialRetrieval(runtime, awards, allow_fetch=settings.allow_fetch),
         VcApiService(runtime, awards, credentials), pathways,
+        ClrService(runtime, awards, pathways, platform_identity, credentials),
+        RecognitionService(runtime, awards, catalog, pathways, credentials),
     )  # fmt: skip
 
 

@@ -252,6 +252,15 @@ class PlatformService:
             )
             self.runtime.audit(repo, "init", "key.create", None, "platform", key_id="key-1")
 
+    def signing_key(self) -> tuple[str, Ed25519KeyPair]:
+        """The verification method and key the installation signs its own documents with (CLR exports)."""
+        with self.runtime.db.read() as repo:
+            active = [k for k in repo.platform_keys() if k.active]
+        if not active:
+            raise UsageError("the installation has no signing key: run `microcred init`")
+        vm = f"{self.runtime.platform_did}#{active[-1].key_id}"
+        return vm, self.runtime.vault.open(active[-1].encrypted_secret, vm)
+
     def did_document(self) -> dict[str, Any]:
         with self.runtime.db.read() as repo:
             keys = repo.platform_keys()
