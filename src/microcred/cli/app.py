@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.progress import Progress
 
 from microcred import bootstrap
+from microcred.cli import pathways as pathway_commands
 from microcred.cli import platform as platform_commands
 from microcred.cli import render
 from microcred.cli.options import instant
@@ -170,14 +171,23 @@ def verify(
     offline: Annotated[bool, typer.Option("--offline/--online", help="Never fetch remote documents (default).")] = True,
     at: Annotated[str | None, typer.Option("--at", help="Verify as of this ISO 8601 instant.")] = None,
     resource: ResourceOpt = None,
+    part: Annotated[
+        list[Path] | None,
+        typer.Option("--part", help="A part a roll-up cites (repeatable): checked against its digest and verified."),
+    ] = None,
 ) -> None:
-    """Verify credentials: JSON-LD, compact JWT, baked PNG or SVG."""
+    """Verify credentials: JSON-LD, compact JWT, baked PNG or SVG (a roll-up together with its --part files)."""
+    from microcred.standards.rollup import verify_with_parts
+
     service = _service(resource, offline=offline)
     when = instant(at, "--at")
+    parts = [_read(str(p)) for p in part or []]
+    if parts and len(sources) != 1:
+        raise UsageError("--part goes with exactly one roll-up credential")
     reports = []
     for source in sources:
         data = _fetch_source(source, offline)
-        report = service.verify(data, at=when)
+        report = verify_with_parts(service.verifier, data, parts, when) if parts else service.verify(data, at=when)
         report.source = source
         reports.append(report)
     _report(reports, as_json)
@@ -262,6 +272,7 @@ def demo(
 
 
 platform_commands.register(app)
+pathway_commands.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -73,14 +73,16 @@ def looks_like_part(value: Any) -> bool:
     return isinstance(value, dict) or (isinstance(value, str) and looks_like_jwt(value))
 
 
-def verify_with_parts(verifier: Any, data: Any, parts: list[Any]) -> Any:
+def verify_with_parts(verifier: Any, data: Any, parts: list[Any], at: Any = None) -> Any:
     """Verify a roll-up, then each supplied part: cited with the same digest, and verifying in full."""
     from microcred.standards.inputs import read_input
     from microcred.standards.verify import FAILED, PASSED, SKIPPED, WARNING
 
-    report = verifier.verify(data)
+    report = verifier.verify(data, at=at)
     cited = cited_parts(report.credential)
     if not cited:
+        if parts:
+            report.add("parts", WARNING, "parts were supplied, but this credential cites none")
         return report
     if not parts:
         report.add("parts", SKIPPED, f"{len(cited)} part(s) cited; supply them to check them too")
@@ -98,7 +100,7 @@ def verify_with_parts(verifier: Any, data: Any, parts: list[Any]) -> Any:
     matched, missing, stray = match_parts(report.credential, readable)
     failures = list(stray)
     for ref, part in matched.items():
-        nested = verifier.verify(part)
+        nested = verifier.verify(part, at=at)
         if not nested.verified:
             reasons = "; ".join(c.message for c in nested.checks if c.status == FAILED)
             failures.append(f"{ref} does not verify: {reasons}")
