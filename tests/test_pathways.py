@@ -268,3 +268,52 @@ def test_degree_credit_from_request_to_credit_credential(platform: bootstrap.Pla
     assert platform.credentials.verify(credit).verified
     _requests, totals = platform.recognition.learner("ada@example.org")
     assert [(t.programme, t.credits, t.courses) for t in totals] == [("BSc Data Science", 10, ["DS101"])]
+
+
+def test_the_api_creates_pathways_and_runs_the_credit_workflow(
+    platform: bootstrap.Platform, modules: list[str]
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from microcred.server import create_app
+
+    platform.accounts.create_user("staff@tu.example", "correct horse battery staple", "issuer_admin", "tu-example")
+    platform.accounts.create_user("ada@example.org", "correct horse battery staple", "learner")
+    staff = {"Authorization": "Bearer " + platform.accounts.create_token("staff@tu.example", "issuer_admin").token}
+    learner = {"Authorization": "Bearer " + platform.accounts.create_token("ada@example.org", "learner").token}
+    definition = {"name": "Certificate", "description": "Two modules", "approval": "issuer",
+                  "requirements": {"all_of": [{"microcredential": m} for m in modules[:2]]}}  # fmt: skip
+    with TestClient(create_app(platform)) as client:
+        assert client.post("/api/v1/pathways", json={"issuer": "tu-example", "definition": definition},
+                           headers=learner).status_code == 403  # fmt: skip
+        bad = client.post("/api/v1/pathways", json={"issuer": "tu-example", "definition": {**definition,
+                          "requirements": {"all_of": []}}}, headers=staff)  # fmt: skip
+        assert bad.status_code == 422 and "at least one" in bad.json()["detail"]
+        created = client.post(
+            "/api/v1/pathways", json={"issuer": "tu-example", "definition": definition}, headers=staff
+        )
+        assert created.status_code == 201, created.text
+        pathway_id = created.json()["id"]
+        for mc_id in modules[:2]:
+            _award(platform, mc_id)
+        (mine,) = client.get("/api/v1/me/pathways", headers=learner).json()
+        assert mine["satisfied"] and mine["roll_up"]["state"] == "pending"
+        (pending,) = client.get(f"/api/v1/pathways/{pathway_id}/completions", headers=staff).json()
+        approved = client.post(f"/api/v1/pathway-completions/{pending['id']}/approve", json={"note": "ok"},
+                               headers=staff)  # fmt: skip
+        assert approved.status_code == 200 and approved.json()["state"] == "issued"
+        rule = client.post("/api/v1/recognition/rules", headers=staff, json={
+            "issuer": "tu-example", "programme": "MSc Analytics", "course_code": "AN1", "credits": 6,
+            "target": {"pathway": pathway_id}})  # fmt: skip
+        assert rule.status_code == 201, rule.text
+        rollup_url = platform.awards.credential_url(approved.json()["award"])
+        sent = client.post("/api/v1/me/recognition-requests", json={"rule": rule.json()["id"],
+                           "credentials": [rollup_url]}, headers=learner)  # fmt: skip
+        assert sent.status_code == 201, sent.text
+        (waiting,) = client.get("/api/v1/recognition/requests", headers=staff).json()
+        assert client.post(f"/api/v1/recognition/requests/{waiting['id']}/approve", json={},
+                           headers=staff).json()["state"] == "approved"  # fmt: skip
+        credit = client.get("/api/v1/me/recognition-requests", headers=learner).json()["credit"]
+        assert credit == [{"programme": "MSc Analytics", "university": "TU Example", "credits": 6, "courses": ["AN1"]}]
+        clr = client.get("/api/v1/me/clr", headers=learner)
+        assert clr.status_code == 200 and "ClrCredential" in clr.json()["type"]

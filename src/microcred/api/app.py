@@ -8,15 +8,16 @@ from __future__ import annotations
 import json
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, FastAPI, Header, Request, UploadFile
+from fastapi import FastAPI, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from microcred import bootstrap
-from microcred.api import errors, vcapi
-from microcred.api.errors import AuthError, ForbiddenError
+from microcred.api import errors, pathways, vcapi
+from microcred.api.auth import Auth
+from microcred.api.auth import require as _require
 from microcred.api.schemas import AwardIn, IssuerIn, MicrocredentialIn, StatusChangeIn
 from microcred.errors import InputError
 from microcred.services.accounts import Principal
@@ -37,27 +38,8 @@ def create_app(platform: bootstrap.Platform) -> FastAPI:
     _public_routes(app, platform)
     _api_routes(app, platform)
     vcapi.install(app, platform)
+    pathways.install(app, platform)
     return app
-
-
-# -- authentication ---------------------------------------------------------
-def current_principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
-    if not authorization or not authorization.lower().startswith("bearer "):
-        raise AuthError("send an API token: Authorization: Bearer mct_...")
-    found = request.app.state.platform.accounts.principal(authorization[7:].strip())
-    if found is None:
-        raise AuthError("the API token is unknown, revoked or expired")
-    if not found.allows("api"):
-        raise ForbiddenError("this token is scoped to the VC-API and may not use /api/v1")
-    return found  # type: ignore[no-any-return]
-
-
-Auth = Annotated[Principal, Depends(current_principal)]
-
-
-def _require(principal: Principal, *roles: str) -> None:
-    if not (principal.is_platform_admin or principal.role in roles):
-        raise ForbiddenError(f"a {principal.role} token may not do this")
 
 
 # -- public documents --------------------------------------------------------

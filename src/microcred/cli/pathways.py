@@ -10,6 +10,7 @@ import typer
 
 from microcred.cli.platform import JsonOpt, emit, platform
 from microcred.errors import UsageError
+from microcred.services.pathways import progress_json
 from microcred.standards import safejson
 
 pathway_app = typer.Typer(help="Pathways: microcredentials that stack into a larger credential.", no_args_is_help=True)
@@ -64,37 +65,6 @@ def pathway_progress(
     items = platform().pathways.progress(email, all_pathways=all_pathways)
     payload = [progress_json(item) for item in items]
     emit(as_json, payload, "\n\n".join(_human(p) for p in payload) or f"{email} has not started a pathway")
-
-
-def progress_json(item: Any) -> dict[str, Any]:
-    progress = item.progress
-    completion = item.completion
-    return {
-        "pathway": item.row.id,
-        "name": item.row.name,
-        "satisfied": progress.satisfied,
-        "percent": progress.percent,
-        "remaining": list(progress.root.missing),
-        "order_problems": list(progress.order_problems),
-        "explanation": progress.root.explanation,
-        "tree": node_json(progress.root),
-        "roll_up": None if completion is None else {
-            "state": completion.state, "award": completion.award_id, "flagged": completion.flagged,
-        },
-    }  # fmt: skip
-
-
-def node_json(result: Any) -> dict[str, Any]:
-    return {
-        "id": result.node.id,
-        "kind": result.node.kind,
-        "satisfied": result.satisfied,
-        "done": result.done,
-        "needed": result.needed,
-        "explanation": result.explanation,
-        "credentials": [h.credential_id for h in result.used] if result.node.is_leaf else [],
-        "children": [node_json(c) for c in result.children if result.node.kind != "pathway"],
-    }
 
 
 def _human(p: dict[str, Any]) -> str:

@@ -441,3 +441,34 @@ def part_info(definition: dict[str, Any]) -> PartInfo:
     hours = definition.get("workload_hours") or definition.get("duration_hours") or 0.0
     skills = frozenset(str(s["uri"]) for s in definition.get("skills", []) if isinstance(s, dict) and "uri" in s)
     return PartInfo(str(definition.get("name", "")), float(definition.get("ects") or 0.0), float(hours), skills)
+
+
+def progress_json(item: LearnerPathway) -> dict[str, Any]:
+    progress = item.progress
+    completion = item.completion
+    return {
+        "pathway": item.row.id,
+        "name": item.row.name,
+        "satisfied": progress.satisfied,
+        "percent": progress.percent,
+        "remaining": list(progress.root.missing),
+        "order_problems": list(progress.order_problems),
+        "explanation": progress.root.explanation,
+        "tree": node_json(progress.root),
+        "roll_up": None if completion is None else {
+            "state": completion.state, "award": completion.award_id, "flagged": completion.flagged,
+        },
+    }  # fmt: skip
+
+
+def node_json(result: Any) -> dict[str, Any]:
+    return {
+        "id": result.node.id,
+        "kind": result.node.kind,
+        "satisfied": result.satisfied,
+        "done": result.done,
+        "needed": result.needed,
+        "explanation": result.explanation,
+        "credentials": [h.credential_id for h in result.used] if result.node.is_leaf else [],
+        "children": [node_json(c) for c in result.children if result.node.kind != "pathway"],
+    }
