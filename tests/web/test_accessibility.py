@@ -30,6 +30,8 @@ def test_main_pages_have_no_serious_accessibility_violations(new_page: Any, live
     mc_id = platform.catalog.get(next(iter(_catalogue(live)))).id
     outcome = platform.awards.award(AwardRequest(mc_id, "axe.learner@example.org", "Axe Learner"))
     platform.accounts.create_user("axe.learner@example.org", PASSWORD, "learner", name="Axe Learner")
+    pathway = platform.pathways.create("tu-example", {"name": "Axe Certificate", "description": "One module",
+                                                      "requirements": {"all_of": [{"microcredential": mc_id}]}})  # fmt: skip
     problems: list[str] = []
     visitor = new_page()
     for path, name in (
@@ -55,6 +57,8 @@ def test_main_pages_have_no_serious_accessibility_violations(new_page: Any, live
         (f"/console/awards/{outcome.id}", "console-award-detail"), ("/console/bulk", "console-bulk"),
         ("/console/issuers/tu-example", "console-issuer"), ("/console/tokens", "console-tokens"),
         ("/console/audit", "console-audit"), ("/console/staff", "console-staff"),
+        ("/console/pathways", "console-pathways"), ("/console/pathways/new", "console-pathway-designer"),
+        (f"/console/pathways/{pathway.id}", "console-pathway"), ("/console/recognition", "console-recognition"),
     ):  # fmt: skip
         issuer.goto(path)
         problems += _scan(issuer, name)
@@ -65,6 +69,8 @@ def test_main_pages_have_no_serious_accessibility_violations(new_page: Any, live
         ("/wallet", "wallet"),
         (f"/wallet/credentials/{outcome.id}", "wallet-credential-page"),
         ("/wallet/import", "wallet-import"),
+        ("/wallet/pathways", "wallet-pathways"),
+        ("/wallet/recognition", "wallet-recognition"),
     ):
         learner.goto(path)
         problems += _scan(learner, name)

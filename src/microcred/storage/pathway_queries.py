@@ -117,3 +117,17 @@ class PathwayQueries:
         if since is not None:
             query = query.where(models.RecognitionRequest.created_at >= since)
         return list(self.session.scalars(query))
+
+    def learners_holding(self, microcredential_ids: list[str], limit: int) -> list[str]:
+        """Emails of learners awarded any of these microcredentials (any version)."""
+        versions = select(models.MicrocredentialVersion.id).where(
+            models.MicrocredentialVersion.microcredential_id.in_(microcredential_ids)
+        )
+        query = (
+            select(models.Award.recipient_email)
+            .where(models.Award.version_id.in_(versions))
+            .distinct()
+            .order_by(models.Award.recipient_email)
+            .limit(limit)
+        )
+        return list(self.session.scalars(query))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -56,6 +57,8 @@ class Web:
             auto_reload=False,
         )
         self.env.filters["date"] = _date
+        self.env.filters["from_json"] = json.loads
+        self.env.filters["length_of_parts"] = lambda text: f"{len(json.loads(text))} credential(s)"
         self.env.globals["base_url"] = platform.runtime.base_url
 
     # -- who is asking --------------------------------------------------------
