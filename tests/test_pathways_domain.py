@@ -164,3 +164,17 @@ def test_evaluation_order_does_not_matter(held: list[Holding], seed: Any) -> Non
     assert (first.satisfied, first.percent, first.root.missing, first.parts) == (
         second.satisfied, second.percent, second.root.missing, second.parts
     )  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(learners=st.lists(HOLDINGS, min_size=1, max_size=6))
+def test_batch_mode_gives_the_same_verdicts(learners: list[list[Holding]]) -> None:
+    """Skipping the words and sharing results of untouched groups never changes what is satisfied."""
+    pathway = compile_pathway("p1", _definition(TREE, order=[("core", "electives.1")]))
+    memo: dict[Any, Any] = {}
+    for held in learners:
+        full = evaluate(pathway, held, AT, PARTS)
+        fast = evaluate(pathway, held, AT, PARTS, explain=False, memo=memo)
+        assert (full.satisfied, full.percent, full.root.missing, full.parts) == (
+            fast.satisfied, fast.percent, fast.root.missing, fast.parts
+        )  # fmt: skip

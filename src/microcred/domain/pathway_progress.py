@@ -71,6 +71,8 @@ class Context:
     within_years: int | None
     unit: str
     trail: tuple[str, ...] = ()
+    explain: bool = True
+    memo: dict[Any, Any] | None = None  # results of leaves and groups nobody holds, reused (batch runs)
 
 
 def evaluate(
@@ -79,13 +81,19 @@ def evaluate(
     at: datetime,
     parts: Mapping[LeafKey, PartInfo],
     pathways: Mapping[str, Pathway] | None = None,
+    *,
+    explain: bool = True,
+    memo: dict[Any, Any] | None = None,
 ) -> Progress:
+    """`explain=False` (batch runs) skips the words; `memo` shares the results of leaves nobody holds
+    across evaluations with the same catalogue (only while those Node objects live)."""
     by_key: dict[LeafKey, list[Holding]] = {}
     for holding in holdings:
         by_key.setdefault(holding.key, []).append(holding)
-    context = Context(at, by_key, parts, pathways or {}, pathway.definition.within_years, pathway.unit, (pathway.id,))
+    context = Context(at, by_key, parts, pathways or {}, pathway.definition.within_years, pathway.unit,
+                      (pathway.id,), explain, memo)  # fmt: skip
     root = _evaluate(pathway.tree, context)
-    problems = _order_problems(pathway, root, parts)
+    problems = _order_problems(pathway, root, parts) if pathway.definition.order else []
     satisfied = root.satisfied and not problems
     percent = 100.0 if satisfied else min(99.0, 100.0 * root.done / root.needed) if root.needed else 0.0
     return Progress(pathway, root, satisfied, round(percent, 1), tuple(problems))
@@ -96,8 +104,31 @@ def _evaluate(node: Node, context: Context) -> NodeResult:
         return _leaf(node, context)
     if node.kind == "pathway":
         return _nested(node, context)
+    memo = context.memo
+    if memo is not None and _untouched(node, context, memo):
+        key = (id(node), context.unit)
+        found = memo.get(key)
+        if found is None:
+            found = memo[key] = _composite(node, context)
+        return found  # a group holding none of the learner's credentials evaluates the same for everyone
+    return _composite(node, context)
+
+
+def _composite(node: Node, context: Context) -> NodeResult:
     children = tuple(_evaluate(child, context) for child in node.children)
     return _COMPOSITES[node.kind](node, children, context)
+
+
+def _untouched(node: Node, context: Context, memo: dict[Any, Any]) -> bool:
+    """True when none of the group's leaves is held (groups with nested pathways always count as touched)."""
+    keys: frozenset[LeafKey] | None = memo.get(("keys", id(node)))
+    if keys is None:
+        leaves = [n for n in node.walk() if n.is_leaf]
+        nested = any(n.kind == "pathway" for n in leaves)
+        keys = memo[("keys", id(node))] = frozenset([("pathway",)] if nested else [n.ref for n in leaves])
+    if ("pathway",) in keys:
+        return False
+    return keys.isdisjoint(context.holdings)
 
 
 def _weight(node: Node, context: Context, holding: Holding | None = None) -> float:
@@ -125,7 +156,14 @@ def _name(node: Node, context: Context) -> str:
 
 
 def _leaf(node: Node, context: Context) -> NodeResult:
-    checked = [(h, h.usable(context.at, context.within_years)) for h in context.holdings.get(node.ref, [])]
+    candidates = context.holdings.get(node.ref)
+    if not candidates and context.memo is not None:
+        key = (id(node), context.unit)
+        found = context.memo.get(key)
+        if found is None:
+            found = context.memo[key] = _unheld(node, context)
+        return found
+    checked = [(h, h.usable(context.at, context.within_years)) for h in candidates or []]
     usable = sorted({h for h, why in checked if not why}, key=lambda h: (h.issued_at, h.credential_id, h.state))
     name = _name(node, context)
     needed = _weight(node, context)
@@ -141,13 +179,18 @@ def _leaf(node: Node, context: Context) -> NodeResult:
     )
 
 
+def _unheld(node: Node, context: Context) -> NodeResult:
+    text = f"not yet earned: {_name(node, context)}" if context.explain else ""
+    return NodeResult(node, False, 0.0, _weight(node, context), (node.id,), (), text)
+
+
 def _nested(node: Node, context: Context) -> NodeResult:
     pathway_id = node.ref[1]
     nested = context.pathways.get(pathway_id)
     if nested is None or pathway_id in context.trail:
         return NodeResult(node, False, 0.0, 1.0, (node.id,), (), f"unknown pathway {pathway_id}")
     inner = Context(context.at, context.holdings, context.parts, context.pathways, nested.definition.within_years,
-                    context.unit, (*context.trail, pathway_id))  # fmt: skip
+                    context.unit, (*context.trail, pathway_id), context.explain)  # fmt: skip
     result = _evaluate(nested.tree, inner)
     name = node.label or nested.definition.name
     text = f"done: {name}" if result.satisfied else f"{name}: {result.explanation}"
@@ -177,12 +220,14 @@ def _names(ids: Iterable[str], children: tuple[NodeResult, ...]) -> str:
     return ", ".join(labels)
 
 
-def _all_of(node: Node, children: tuple[NodeResult, ...], _context: Context) -> NodeResult:
+def _all_of(node: Node, children: tuple[NodeResult, ...], context: Context) -> NodeResult:
     satisfied = all(c.satisfied for c in children)
     done_count = sum(c.satisfied for c in children)
     missing = _union((c for c in children if not c.satisfied), "missing")
     text = (
-        f"all {len(children)} done"
+        ""
+        if not context.explain
+        else f"all {len(children)} done"
         if satisfied
         else f"{done_count} of {len(children)} done; still needed: " + _names(missing, children)
     )
@@ -190,7 +235,7 @@ def _all_of(node: Node, children: tuple[NodeResult, ...], _context: Context) -> 
                       _union((c for c in children if c.satisfied), "used"), text, children, _skills_of(children))  # fmt: skip
 
 
-def _at_least(node: Node, children: tuple[NodeResult, ...], _context: Context) -> NodeResult:
+def _at_least(node: Node, children: tuple[NodeResult, ...], context: Context) -> NodeResult:
     done_children = [c for c in children if c.satisfied]
     short = node.count - len(done_children)
     ranked = sorted(children, key=lambda c: (-c.done, c.needed))
@@ -204,8 +249,11 @@ def _at_least(node: Node, children: tuple[NodeResult, ...], _context: Context) -
                           children, _skills_of(used_children))  # fmt: skip
     open_children = sorted((c for c in children if not c.satisfied), key=lambda c: (len(c.missing), c.needed - c.done))
     missing = _union(open_children[:short], "missing")
-    text = f"{len(done_children)} of at least {node.count} done; still needed: {short} more, for example " + _names(
-        missing, children
+    text = (
+        f"{len(done_children)} of at least {node.count} done; still needed: {short} more, for example "
+        + _names(missing, children)
+        if context.explain
+        else ""
     )
     return NodeResult(node, False, done, needed, missing, _union(done_children, "used"), text, children,
                       _skills_of(done_children))  # fmt: skip
@@ -226,7 +274,9 @@ def _min_credits(node: Node, children: tuple[NodeResult, ...], context: Context)
         missing.extend(child.missing)
         deficit -= child.needed - child.done
     partial = sum(c.done for c in children if not c.satisfied)
-    text = f"{have:g} of {node.credits:g} {unit} earned; for example still: " + _names(missing, children)
+    text = f"{have:g} of {node.credits:g} {unit} earned; for example still: " + (
+        _names(missing, children) if context.explain else ""
+    )
     return NodeResult(node, False, min(node.credits, have + partial), node.credits, tuple(missing),
                       _union(done_children, "used"), text, children, _skills_of(done_children))  # fmt: skip
 

@@ -222,10 +222,7 @@ class Pathway:
     id: str
     definition: PathwayDefinition
     tree: Node
-
-    @property
-    def unit(self) -> str:
-        return next((n.unit for n in self.tree.walk() if n.kind == "min_credits"), "ects")
+    unit: str = "ects"  # the credit unit of its first minimum-credits rule (ECTS by default)
 
 
 def compile_pathway(pathway_id: str, definition: PathwayDefinition) -> Pathway:
@@ -243,7 +240,8 @@ def compile_pathway(pathway_id: str, definition: PathwayDefinition) -> Pathway:
             if ref not in leaves:
                 raise PathwayError(f"order names {ref!r}, which is not a microcredential, external or pathway element")
     _check_order_acyclic(definition.order)
-    return Pathway(pathway_id, definition, tree)
+    unit = next((n.unit for n in nodes if n.kind == "min_credits"), "ects")
+    return Pathway(pathway_id, definition, tree, unit)
 
 
 def _check_order_acyclic(order: list[tuple[str, str]]) -> None:

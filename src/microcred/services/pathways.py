@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -38,6 +39,7 @@ from microcred.services import builder
 from microcred.services.awarding import AwardOutcome, AwardRequest, AwardService, normalize_email
 from microcred.services.credentials import CredentialService
 from microcred.services.issuing import CatalogService, Conflict, NotFound, Runtime, active_key, did_document
+from microcred.services.pathway_batch import BatchResult
 from microcred.services.signing import sign_and_check
 from microcred.standards import safejson
 from microcred.standards.rollup import credential_digest
@@ -76,6 +78,8 @@ class PathwayService:
         self._parts: dict[int, tuple[str, PartInfo]] = {}  # version id -> (microcredential id, info)
         self._compiled: dict[str, tuple[int, Pathway, models.PathwayRow]] = {}
         self._skill_labels: dict[str, str] = {}
+        self._index: tuple[Any, dict[LeafKey, set[str]]] = (None, {})
+        self._best: tuple[int, dict[LeafKey, PartInfo]] = (-1, {})
         awards.listeners.append(self.on_award_change)
 
     # -- definitions -----------------------------------------------------------------
@@ -146,30 +150,42 @@ class PathwayService:
             return repo.pathways(issuers)
 
     def pathways(self) -> dict[str, Pathway]:
-        """Every pathway compiled (kept until its row's version changes)."""
+        """Every pathway compiled; only a changed pathway (its version) is read and compiled again."""
         with self.runtime.db.read() as repo:
-            rows = repo.pathways()
-        out = {}
-        for row in rows:
-            cached = self._compiled.get(row.id)
-            if cached is None or cached[0] != row.version:
-                pathway = compile_pathway(row.id, PathwayDefinition.model_validate_json(row.definition))
-                cached = self._compiled[row.id] = (row.version, pathway, row)
-            out[row.id] = cached[1]
-        return out
+            versions = repo.pathway_versions()
+            stale = [pid for pid, version in versions if self._compiled.get(pid, (None,))[0] != version]
+            for pathway_id in stale:
+                row = repo.pathway(pathway_id)
+                if row is not None:
+                    pathway = compile_pathway(row.id, PathwayDefinition.model_validate_json(row.definition))
+                    self._compiled[row.id] = (row.version, pathway, row)
+        live = {pid for pid, _v in versions}
+        return {pid: entry[1] for pid, entry in self._compiled.items() if pid in live}
+
+    def leaf_index(self) -> dict[LeafKey, set[str]]:
+        """Which pathways each leaf counts toward (through nested pathways too); kept while no pathway changes."""
+        pathways = self.pathways()
+        key = tuple(sorted((pid, self._compiled[pid][0]) for pid in pathways))
+        if self._index[0] == key:
+            return self._index[1]
+        index = build_leaf_index(pathways)
+        self._index = (key, index)
+        return index
 
     def parts(self) -> dict[LeafKey, PartInfo]:
-        """What each catalogue microcredential is worth as a leaf (its current version)."""
+        """What each catalogue microcredential is worth as a leaf (its newest version)."""
         self._load_versions()
-        best: dict[LeafKey, PartInfo] = {}
-        for mc_id, info in sorted(self._parts.values(), key=lambda p: p[1].ects):
-            best[("mc", mc_id)] = info
-        return best
+        if self._best[0] != len(self._parts):
+            best: dict[LeafKey, PartInfo] = {}
+            for _version_id, (mc_id, info) in sorted(self._parts.items()):
+                best[("mc", mc_id)] = info
+            self._best = (len(self._parts), best)
+        return self._best[1]
 
     def _load_versions(self) -> None:
-        """Versions never change once written, so each is read once."""
+        """Versions never change once written, so each is read once (ids only grow)."""
         with self.runtime.db.read() as repo:
-            rows = [r for r in repo.version_rows() if r[0] not in self._parts]
+            rows = repo.version_rows(max(self._parts, default=0))
         for version_id, mc_id, text in rows:
             definition = json.loads(text)
             self._parts[version_id] = (mc_id, part_info(definition))
@@ -220,12 +236,36 @@ class PathwayService:
         with self.runtime.db.read() as repo:
             completions = {c.pathway_id: c for c in repo.completions(email=email)}
         by_id = {h.credential_id: h for h in held}
+        index = self.leaf_index()
+        relevant = set(completions).union(*(index.get(h.key, set()) for h in held))
         out = []
         for pathway_id, pathway in pathways.items():
+            if not all_pathways and pathway_id not in relevant:
+                continue
             result = evaluate(pathway, held, at or self.runtime.clock.now(), parts, pathways)
             if all_pathways or result.started or pathway_id in completions:
                 out.append(LearnerPathway(self._compiled[pathway_id][2], result, completions.get(pathway_id), by_id))
         return out
+
+    def evaluate_all(
+        self, *, workers: int = 1, settle: bool = True, progress: Callable[[int], None] | None = None
+    ) -> BatchResult:
+        """Every learner against every pathway; newly satisfied learners are settled (issued or queued)."""
+        from microcred.services import pathway_batch
+
+        pathways, parts = self.pathways(), self.parts()
+        catalogue = pathway_batch.Catalogue(
+            pathways, parts, {vid: (("mc", mc_id), info) for vid, (mc_id, info) in self._parts.items()},
+            self.leaf_index(), self.runtime.base_url, self.runtime.clock.now(),
+        )  # fmt: skip
+        with self.runtime.db.read() as repo:
+            known = {(c.pathway_id, c.recipient_email) for c in repo.completions()}
+            result, fresh = pathway_batch.run(catalogue, repo.all_held_awards(), known, workers, progress)
+            importers = repo.emails_with_imports()
+        if settle:
+            for email in sorted({email for email, _pid in fresh} | set(importers)):
+                result.settled += len(self.reevaluate(email))
+        return result
 
     # -- re-evaluation and roll-ups ----------------------------------------------------------
     def on_award_change(self, email: str, microcredential_id: str) -> None:
@@ -554,3 +594,24 @@ def definition_tree(node: Any, parts: dict[LeafKey, PartInfo], pathways: dict[st
     }[node.kind]
     return {"id": node.id, "kind": node.kind, "text": (node.label + ": " if node.label else "") + text,
             "children": [definition_tree(c, parts, pathways) for c in node.children]}  # fmt: skip
+
+
+def build_leaf_index(pathways: dict[str, Pathway]) -> dict[LeafKey, set[str]]:
+    """Which pathways each leaf key counts toward, through nested pathways too."""
+    direct: dict[str, set[LeafKey]] = {
+        pid: {n.ref for n in p.tree.walk() if n.kind in ("microcredential", "external")} for pid, p in pathways.items()
+    }
+    nested = {pid: {n.ref[1] for n in p.tree.walk() if n.kind == "pathway"} for pid, p in pathways.items()}
+    index: dict[LeafKey, set[str]] = {}
+    for pid in pathways:
+        seen, queue, keys = set(), [pid], set()
+        while queue:
+            current = queue.pop()
+            if current in seen or current not in direct:
+                continue
+            seen.add(current)
+            keys |= direct[current]
+            queue += list(nested[current])
+        for key in keys:
+            index.setdefault(key, set()).add(pid)
+    return index

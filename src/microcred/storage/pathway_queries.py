@@ -47,6 +47,12 @@ class PathwayQueries:
         for row in result:
             yield tuple(row)
 
+    def emails_with_imports(self) -> list[str]:
+        query = (
+            select(models.User.email).join(models.WalletItem, models.WalletItem.user_id == models.User.id).distinct()
+        )
+        return list(self.session.scalars(query))
+
     def wallet_item_by_credential(self, credential_id: str) -> models.WalletItem | None:
         query = select(models.WalletItem).where(models.WalletItem.credential_id == credential_id).limit(1)
         return self.session.scalar(query)
@@ -54,14 +60,19 @@ class PathwayQueries:
     def version_by_id(self, version_id: int) -> models.MicrocredentialVersion | None:
         return self.session.get(models.MicrocredentialVersion, version_id)
 
-    def version_rows(self) -> list[tuple[int, str, str]]:
-        """(version id, microcredential id, definition JSON) of the whole catalogue."""
+    def version_rows(self, after: int = 0) -> list[tuple[int, str, str]]:
+        """(version id, microcredential id, definition JSON) of catalogue versions newer than `after`."""
         query = select(
             models.MicrocredentialVersion.id,
             models.MicrocredentialVersion.microcredential_id,
             models.MicrocredentialVersion.definition,
-        )
+        ).where(models.MicrocredentialVersion.id > after)
         return [tuple(row) for row in self.session.execute(query)]  # type: ignore[misc]
+
+    def pathway_versions(self) -> list[tuple[str, int]]:
+        return [
+            (row[0], row[1]) for row in self.session.execute(select(models.PathwayRow.id, models.PathwayRow.version))
+        ]
 
     def completion(self, pathway_id: str, email: str, *, lock: bool = False) -> models.PathwayCompletion | None:
         query = select(models.PathwayCompletion).where(
