@@ -345,6 +345,9 @@ def main() -> None:
 
     text = render(m, one, two, rss_mb, hostile, bulk, load) + "\n" + "\n".join(pages.render(pages.measure()))
     text += "\n" + "\n".join(vcapi.render(vcapi.measure()))
+    import pathways
+
+    text += "\n" + "\n".join(pathways.render(pathways.measure(2_000 if args.quick else 100_000)))
     print(text)
     if args.write:
         args.write.parent.mkdir(parents=True, exist_ok=True)

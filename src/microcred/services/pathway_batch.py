@@ -6,8 +6,9 @@ asked, and the learners who newly satisfy a pathway are settled (roll-up issued 
 from __future__ import annotations
 
 import itertools
+from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -91,11 +92,21 @@ def run(
     chunks = _chunks(by_learner(rows), result)
     if workers > 1:
         with ProcessPoolExecutor(workers, initializer=_init, initargs=(catalogue,)) as pool:
-            outcomes = pool.map(evaluate_chunk, chunks)
-            fresh = _collect(outcomes, known, result, progress)
+            fresh = _collect(_bounded(pool, chunks, 2 * workers), known, result, progress)
     else:
         fresh = _collect((evaluate_chunk(c, catalogue) for c in chunks), known, result, progress)
     return result, fresh
+
+
+def _bounded(pool: ProcessPoolExecutor, chunks: Iterator[list[Any]], window: int) -> Iterator[list[Any]]:
+    """Results in order, with at most `window` chunks in flight (pool.map would read every row first)."""
+    pending: deque[Future[list[Any]]] = deque()
+    for chunk in chunks:
+        pending.append(pool.submit(evaluate_chunk, chunk))
+        if len(pending) >= window:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
 
 
 def _chunks(learners: Iterator[tuple[str, list[Row]]], result: BatchResult) -> Iterator[list[Any]]:
