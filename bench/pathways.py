@@ -90,7 +90,7 @@ def generate(folder: Path, learners: int, seed: int = 7) -> dict[str, Any]:
     for n in range(learners):
         email = f"learner{n:06d}@bench.example"
         followed = rng.sample(range(PATHWAYS), rng.choice([1, 1, 2]))
-        count = max(1, min(25, int(rng.gauss(AWARDS_PER_LEARNER, 3))))
+        count = max(1, min(25, round(rng.gauss(AWARDS_PER_LEARNER, 3))))
         chosen: set[str] = set()
         while len(chosen) < count:  # distinct microcredentials: a learner earns each once
             source = pathway_leaves[rng.choice(followed)] if rng.random() < 0.8 else catalogue

@@ -317,3 +317,22 @@ def test_the_api_creates_pathways_and_runs_the_credit_workflow(
         assert credit == [{"programme": "MSc Analytics", "university": "TU Example", "credits": 6, "courses": ["AN1"]}]
         clr = client.get("/api/v1/me/clr", headers=learner)
         assert clr.status_code == 200 and "ClrCredential" in clr.json()["type"]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_evaluating_everyone_settles_learners_who_already_hold_the_parts(
+    platform: bootstrap.Platform, modules: list[str], workers: int
+) -> None:
+    for email in ("ada@example.org", "bob@example.org", "cy@example.org"):
+        _award(platform, modules[0], email)
+    _award(platform, modules[1], "ada@example.org")
+    _award(platform, modules[2], "bob@example.org")
+    row = _pathway(platform, modules)  # created after the awards: nobody has been evaluated against it yet
+    assert _completion(platform, row.id) is None
+    result = platform.pathways.evaluate_all(workers=workers)
+    assert (result.learners, result.newly_satisfied, result.settled) == (3, 2, 2)
+    assert _completion(platform, row.id).state == "issued"
+    assert _completion(platform, row.id, "bob@example.org").state == "issued"
+    assert _completion(platform, row.id, "cy@example.org") is None
+    again = platform.pathways.evaluate_all(workers=workers)
+    assert (again.newly_satisfied, again.settled) == (0, 0)

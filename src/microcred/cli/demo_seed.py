@@ -294,6 +294,7 @@ def seed(settings: Settings, progress: Callable[[str], None] = print, learners: 
         ]
         progress(f"{len(ISSUERS)} issuers, {len(catalogue)} microcredentials")
         _awards(platform, clock, catalogue, now, learners, progress)
+        _pathways(platform, clock, catalogue, now, progress)
     finally:
         platform.close()
 
@@ -347,3 +348,44 @@ def _awards(
         if index % 50 == 49:
             progress(f"{index + 1} learners, {issued} awards")
     clock.instant = now
+
+
+def _pathways(
+    platform: bootstrap.Platform,
+    clock: SteppedClock,
+    catalogue: list[tuple[Course, str]],
+    now: datetime,
+    progress: Callable[[str], None],
+) -> None:
+    """A stackable certificate at Northbridge, which Ada completes, and a credit rule for a CodeForge course."""
+    ids = {course.name: mc_id for course, mc_id in catalogue}
+    clock.instant = now - timedelta(days=1)
+    certificate = platform.pathways.create("northbridge", {
+        "name": "Certificate in Data Science", "achievement_type": "Certificate",
+        "description": "Stack Data Analytics with Python with one of Machine Learning Foundations or Databases and SQL "
+                       "into a university certificate of at least 8 ECTS.",
+        "requirements": {"all_of": [
+            {"microcredential": ids["Data Analytics with Python"], "id": "core", "label": "Data Analytics with Python"},
+            {"at_least": 1, "id": "elective", "of": [{"microcredential": ids["Machine Learning Foundations"]},
+                                                      {"microcredential": ids["Databases and SQL"]}]},
+            {"min_credits": 8, "unit": "ects", "id": "credits",
+             "of": [{"microcredential": ids[n]} for n in ("Data Analytics with Python", "Machine Learning Foundations",
+                                                           "Databases and SQL")]},
+        ]},
+    }, actor="demo")  # fmt: skip
+    held = {a.version_id for a in platform.awards.list_awards(email="ada@learners.example", limit=100)}
+    with platform.runtime.db.read() as repo:
+        versions = {v.id: v.microcredential_id for mc_id in ids.values() for v in repo.versions(mc_id)}
+    ada = {versions.get(v) for v in held}
+    for name in ("Data Analytics with Python", "Databases and SQL"):
+        if ids[name] not in ada:
+            platform.awards.award(
+                AwardRequest(ids[name], "ada@learners.example", "Ada Lovelace", "S10000"), actor="demo"
+            )
+    result = platform.pathways.evaluate_all()
+    bootcamp = next(mc_id for course, mc_id in catalogue if course.issuer == "codeforge")
+    from microcred.services.recognition import RuleIn
+
+    platform.recognition.add_rule("northbridge", RuleIn("BSc Computer Science", "CS-150", 5, "pass-fail",
+                                                        {"microcredential": bootcamp}), actor="demo")  # fmt: skip
+    progress(f"1 pathway ({certificate.name}: {result.satisfied} learners complete), 1 recognition rule")

@@ -91,6 +91,30 @@ def pathway_reevaluate(email: Annotated[str, typer.Option("--email")], as_json: 
     emit(as_json, {"email": email, "events": events}, "\n".join(events) or "nothing changed")
 
 
+@pathway_app.command("evaluate-all")
+def pathway_evaluate_all(
+    workers: Annotated[int, typer.Option("--workers", min=1, max=32, help="Worker processes.")] = 2,
+    as_json: JsonOpt = False,
+) -> None:
+    """Evaluate every learner against every pathway (after creating or changing one); settles new completions."""
+    import sys
+
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    built = platform()
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), disable=as_json or not sys.stderr.isatty()) as bar:
+        task = bar.add_task("evaluating learners", total=None)
+        result = built.pathways.evaluate_all(
+            workers=workers, progress=lambda n: bar.update(task, description=f"{n:,} learners evaluated")
+        )
+    payload = {"learners": result.learners, "evaluations": result.evaluations, "satisfied": result.satisfied,
+               "newly_satisfied": result.newly_satisfied, "settled": result.settled}  # fmt: skip
+    emit(as_json, payload, f"{result.learners:,} learners, {result.evaluations:,} evaluations, "
+                           f"{result.newly_satisfied:,} newly satisfied, {result.settled:,} roll-ups settled")  # fmt: skip
+
+
 def _decide(completion_id: str, approve: bool, note: str | None, as_json: bool) -> None:
     done = platform().pathways.decide(completion_id, approve, "cli", note)
     emit(as_json, {"id": done.id, "state": done.state, "award": done.award_id}, f"{done.id}: {done.state}")

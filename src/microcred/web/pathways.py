@@ -142,11 +142,19 @@ def _issuer_view(app: FastAPI, web: Web) -> None:
         return web.render(request, "console_pathway.html", title=row.name, row=row, pathway=pathway, tree=tree,
                           view=view, completions=completions)  # fmt: skip
 
+    @app.post("/console/pathways/{pathway_id}/evaluate", include_in_schema=False)
+    async def evaluate_everyone(request: Request, pathway_id: str) -> Response:
+        await web.form(request)  # the CSRF check comes first
+        _owned(web, request, pathway_id)
+        result = platform.pathways.evaluate_all()
+        note = f"Evaluated {result.learners:,} learners: {result.newly_satisfied} newly completed, {result.settled} settled."
+        return web.redirect(f"/console/pathways/{pathway_id}", note)
+
     @app.post("/console/pathways/{pathway_id}/completions/{completion_id}/{action}", include_in_schema=False)
     async def decide(request: Request, pathway_id: str, completion_id: str, action: str) -> Response:
         user = web.staff(request)
-        _owned(web, request, pathway_id)
         form = await web.form(request)
+        _owned(web, request, pathway_id)
         if action not in ("approve", "reject"):
             raise NotFound("no such action")
         try:
