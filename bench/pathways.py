@@ -134,11 +134,11 @@ def evaluate(folder: Path, workers: int) -> dict[str, Any]:
         total = repo.count(models.Award)
     emails = [f"learner{rng.randrange(result.learners):06d}@bench.example" for _ in range(300)]
     for email in emails[:20]:
-        platform.pathways.progress(email)  # warm the caches, as a running server has them
+        platform.pathways.reevaluate(email)  # warm the caches, as a running server has them
     times = []
-    for email in emails[20:]:
+    for email in emails[20:]:  # what runs after each award: read the holdings, evaluate, settle
         start = time.perf_counter()
-        platform.pathways.progress(email)
+        platform.pathways.reevaluate(email)
         times.append(time.perf_counter() - start)
     times.sort()
     self_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -178,7 +178,7 @@ def render(m: dict[str, Any]) -> list[str]:
         f"({m['evaluations']:,} evaluations, {m['satisfied']:,} satisfied) | ≤ 60 s: {'met' if ok_time else '**not met**'} |",
         f"| peak RSS, main process / largest worker | {m['rss_mb']:.0f} MB / {m['worker_rss_mb']:.0f} MB | ≤ 500 MB: "
         f"{'met' if ok_rss else '**not met**'} |",
-        f"| re-evaluating one learner (holdings read + every relevant pathway), p50 / p95 | {m['re_p50_ms']:.1f} / "
+        f"| re-evaluating one learner after an award (holdings read, relevant pathways, settling), p50 / p95 | {m['re_p50_ms']:.1f} / "
         f"{m['re_p95_ms']:.1f} ms | ≤ 20 ms: {'met' if ok_re else '**not met**'} |",
         "",
     ]

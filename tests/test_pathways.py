@@ -336,3 +336,41 @@ def test_evaluating_everyone_settles_learners_who_already_hold_the_parts(
     assert _completion(platform, row.id, "cy@example.org") is None
     again = platform.pathways.evaluate_all(workers=workers)
     assert (again.newly_satisfied, again.settled) == (0, 0)
+
+
+def test_another_issuers_credential_counts_only_while_the_imported_copy_verifies(
+    platform: bootstrap.Platform, modules: list[str], clock: Any
+) -> None:
+    from microcred.services.credentials import SignRequest
+    from microcred.services.samples import data_analytics_microcredential
+    from microcred.services.web_accounts import SessionUser
+    from microcred.standards.dids import did_key_for
+    from microcred.standards.keys import Ed25519KeyPair
+
+    key = Ed25519KeyPair.generate()
+    other = did_key_for(key.public_bytes)
+    achievement = "https://university.example/microcredentials/data-analytics-python/v1"
+    row = platform.pathways.create("tu-example", {
+        "name": "Joint Certificate", "description": "Ours plus a partner's module",
+        "requirements": {"all_of": [{"microcredential": modules[0]},
+                                    {"external": {"achievement": achievement, "issuer": other, "name": "Partner module",
+                                                  "ects": 5}}]},
+    })  # fmt: skip
+    _award(platform, modules[0])
+    assert _completion(platform, row.id) is None
+    user = platform.accounts.create_user("ada@example.org", "correct horse battery staple", "learner")
+    holder = SessionUser(user.id, user.email, user.role, None, "Ada", verified=True, session_id="t")
+    partner = data_analytics_microcredential(other, "did:example:ada", clock.now(), "urn:uuid:partner-1")
+    signed = platform.credentials.sign(SignRequest(partner, key))
+    impostor = Ed25519KeyPair.generate()  # the right achievement, the wrong issuer
+    fake = data_analytics_microcredential(did_key_for(impostor.public_bytes), "did:example:ada", clock.now(),
+                                          "urn:uuid:partner-2")  # fmt: skip
+    platform.wallet.import_credential(holder, json.dumps(platform.credentials.sign(SignRequest(fake, impostor))), "t")
+    assert _completion(platform, row.id) is None
+    platform.wallet.import_credential(holder, json.dumps(signed), "test")  # the import re-evaluates the learner
+    completion = _completion(platform, row.id)
+    assert completion is not None and completion.state == "issued"
+    cited = {p["id"]: p["digestMultibase"] for p in json.loads(completion.parts)}
+    assert cited["urn:uuid:partner-1"] == credential_digest(signed)
+    rollup = json.loads(platform.awards.signed_json(completion.award_id))
+    assert rollup["credentialSubject"]["creditsEarned"] == 10
