@@ -90,7 +90,9 @@ def test_a_tampered_credential_inside_fails_the_presentation(lab: Lab) -> None:
 def test_a_tampered_presentation_fails(lab: Lab) -> None:
     vp = _present(lab, [lab.issue()])
     changed = copy.deepcopy(vp)
-    changed["verifiableCredential"].append(lab.issue())
+    # A second, different credential (two identical copies in one second make a graph RDFC's work cap refuses).
+    other = lab.credential(credentialSubject={"id": "did:example:learner-2", "alumniOf": "Another School"})
+    changed["verifiableCredential"].append(lab.issue(other))
     assert "proof" in [e["code"] for e in _post(lab, changed).json()["errors"]]
 
 
