@@ -374,3 +374,20 @@ def test_another_issuers_credential_counts_only_while_the_imported_copy_verifies
     assert cited["urn:uuid:partner-1"] == credential_digest(signed)
     rollup = json.loads(platform.awards.signed_json(completion.award_id))
     assert rollup["credentialSubject"]["creditsEarned"] == 10
+
+
+def test_the_api_verifies_a_roll_up_with_its_parts(platform: bootstrap.Platform, modules: list[str]) -> None:
+    from fastapi.testclient import TestClient
+
+    from microcred.server import create_app
+
+    row = _pathway(platform, modules)
+    parts = [_award(platform, modules[0]).credential, _award(platform, modules[1]).credential]
+    rollup = json.loads(platform.awards.signed_json(_completion(platform, row.id).award_id))
+    with TestClient(create_app(platform)) as client:
+        good = client.post("/api/v1/verify/with-parts", json={"credential": rollup, "parts": parts}).json()
+        assert good["verified"] and {c["code"]: c["status"] for c in good["checks"]}["parts"] == "passed"
+        parts[0]["name"] = "changed"
+        bad = client.post("/api/v1/verify/with-parts", json={"credential": rollup, "parts": parts}).json()
+        assert not bad["verified"]
+        assert client.post("/api/v1/verify/with-parts", json={"parts": "x"}).status_code == 422

@@ -23,6 +23,7 @@ from microcred.errors import InputError
 from microcred.services.accounts import Principal
 from microcred.services.awarding import AwardRequest
 from microcred.services.issuing import NotFound, did_document, parse_definition
+from microcred.standards import rollup, safejson
 
 MAX_BODY = 11 * 1024 * 1024
 STATUS_MAX_AGE = 60
@@ -103,6 +104,18 @@ def _verify_routes(app: FastAPI, platform: bootstrap.Platform) -> None:
         # CPU-bound and bounded (1 MB inputs are decided in well under a second): run inline,
         # which is faster than a thread hop; only the network fetch above leaves the loop.
         return JSONResponse(service.verify(data).to_json())
+
+    @app.post("/api/v1/verify/with-parts", tags=["verify"])
+    async def verify_with_parts(request: Request) -> JSONResponse:
+        """Verify a roll-up and the parts it cites: {"credential": ..., "parts": [...]} (objects or JWTs)."""
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            raise InputError("the request body is larger than 10 MB")
+        data = safejson.parse(body)
+        parts = data.get("parts", []) if isinstance(data, dict) else None
+        if not isinstance(data, dict) or "credential" not in data or not isinstance(parts, list) or len(parts) > 100:
+            raise InputError('send {"credential": ..., "parts": [...]} with at most 100 parts')
+        return JSONResponse(rollup.verify_with_parts(service.verifier, data["credential"], parts).to_json())
 
 
 def _catalog_routes(app: FastAPI, platform: bootstrap.Platform) -> None:
