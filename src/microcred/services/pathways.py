@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -48,6 +49,8 @@ from microcred.storage import models
 from microcred.storage.repositories import Repository
 
 log = logging.getLogger(__name__)
+REFRESH_SECONDS = 3.0
+IMPORT_TTL_SECONDS = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +82,8 @@ class PathwayService:
         self._compiled: dict[str, tuple[int, Pathway, models.PathwayRow]] = {}
         self._skill_labels: dict[str, str] = {}
         self._index: tuple[Any, dict[LeafKey, set[str]]] = (None, {})
+        self._live: tuple[float, set[str]] | None = None  # (until, pathway ids) of the last look
+        self._imports: dict[str, tuple[float, int, Holding | None]] = {}  # item id -> (until, changes, holding)
         self._best: tuple[int, dict[LeafKey, PartInfo]] = (-1, {})
         awards.listeners.append(self.on_award_change)
 
@@ -99,6 +104,7 @@ class PathwayService:
                 )
             )  # fmt: skip
             self.runtime.audit(repo, actor, "pathway.create", issuer.organisation_id, pathway_id, name=definition.name)
+        self._live = None
         return row
 
     def update(self, pathway_id: str, data: Any, actor: str = "cli") -> models.PathwayRow:
@@ -114,7 +120,8 @@ class PathwayService:
             locked.updated_at = self.runtime.clock.now()
             issuer = repo.issuer(locked.issuer_id)
             self.runtime.audit(repo, actor, "pathway.update", issuer.organisation_id if issuer else None, pathway_id)
-            return locked
+        self._live = None
+        return locked
 
     def _check(self, pathway_id: str, definition: PathwayDefinition) -> None:
         try:
@@ -150,7 +157,14 @@ class PathwayService:
             return repo.pathways(issuers)
 
     def pathways(self) -> dict[str, Pathway]:
-        """Every pathway compiled; only a changed pathway (its version) is read and compiled again."""
+        """Every pathway compiled; only a changed pathway (its version) is read and compiled again.
+
+        The list of versions is re-read at most every few seconds (at once after a change made here),
+        so an award of a microcredential no pathway uses costs next to nothing.
+        """
+        now = time.monotonic()
+        if self._live is not None and now < self._live[0]:
+            return {pid: self._compiled[pid][1] for pid in self._live[1]}
         with self.runtime.db.read() as repo:
             versions = repo.pathway_versions()
             stale = [pid for pid, version in versions if self._compiled.get(pid, (None,))[0] != version]
@@ -159,8 +173,9 @@ class PathwayService:
                 if row is not None:
                     pathway = compile_pathway(row.id, PathwayDefinition.model_validate_json(row.definition))
                     self._compiled[row.id] = (row.version, pathway, row)
-        live = {pid for pid, _v in versions}
-        return {pid: entry[1] for pid, entry in self._compiled.items() if pid in live}
+        live = {pid for pid, _v in versions if pid in self._compiled}
+        self._live = (now + REFRESH_SECONDS, live)
+        return {pid: self._compiled[pid][1] for pid in live}
 
     def leaf_index(self) -> dict[LeafKey, set[str]]:
         """Which pathways each leaf counts toward (through nested pathways too); kept while no pathway changes."""
@@ -210,7 +225,22 @@ class PathwayService:
         return out
 
     def _imported(self, item: models.WalletItem) -> Holding | None:
-        """An imported credential as a holding of an other-issuer leaf: it counts only while it verifies."""
+        """An imported credential as a holding of an other-issuer leaf: it counts only while it verifies.
+
+        Re-verified at most once a minute (status lists are cached that long), or at once after a
+        status change made here.
+        """
+        now = time.monotonic()
+        cached = self._imports.get(item.id)
+        if cached is not None and cached[0] > now and cached[1] == self.runtime.changes.value:
+            return cached[2]
+        holding = self._verify_import(item)
+        if len(self._imports) > 10_000:
+            self._imports.clear()
+        self._imports[item.id] = (now + IMPORT_TTL_SECONDS, self.runtime.changes.value, holding)
+        return holding
+
+    def _verify_import(self, item: models.WalletItem) -> Holding | None:
         report = self.credentials.verify(item.content)
         credential = report.credential or {}
         subject = credential.get("credentialSubject")
@@ -269,16 +299,12 @@ class PathwayService:
 
     # -- re-evaluation and roll-ups ----------------------------------------------------------
     def on_award_change(self, email: str, microcredential_id: str) -> None:
-        if microcredential_id in self._roll_up_targets():
-            return  # a roll-up's own award changing does not change what its learner holds
+        if microcredential_id and ("mc", microcredential_id) not in self.leaf_index():
+            return  # no pathway counts it (a roll-up's own award among them): nothing to re-evaluate
         try:
             self.reevaluate(email)
         except Exception:  # the award itself is committed; a re-run of reevaluate repairs this
             log.exception("re-evaluating pathways for %s failed", email)
-
-    def _roll_up_targets(self) -> set[str]:
-        self.pathways()
-        return {row.microcredential_id for _v, _p, row in self._compiled.values()}
 
     def reevaluate(self, email: str, actor: str = "pathways") -> list[str]:
         """Issue, queue, flag, suspend or reinstate roll-ups for one learner; what happened, in words."""
