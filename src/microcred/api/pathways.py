@@ -13,7 +13,7 @@ from microcred.api.auth import Auth, require
 from microcred.errors import ForbiddenError
 from microcred.services.accounts import Principal
 from microcred.services.issuing import NotFound
-from microcred.services.pathways import progress_json
+from microcred.services.pathway_views import progress_json
 from microcred.services.recognition import RuleIn
 
 STAFF = ("issuer_admin", "issuer_staff")

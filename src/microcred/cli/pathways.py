@@ -10,7 +10,7 @@ import typer
 
 from microcred.cli.platform import JsonOpt, emit, platform
 from microcred.errors import UsageError
-from microcred.services.pathways import progress_json
+from microcred.services.pathway_views import progress_json
 from microcred.standards import safejson
 
 pathway_app = typer.Typer(help="Pathways: microcredentials that stack into a larger credential.", no_args_is_help=True)

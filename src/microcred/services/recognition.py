@@ -187,7 +187,7 @@ class RecognitionService:
                 return safejson.parse(award.credential.encode())  # type: ignore[no-any-return]
             user = repo.user_by_email(email)
             item = repo.wallet_item_by_credential(ref) if user is not None else None
-            if item is not None and item.user_id == user.id:  # type: ignore[union-attr]
+            if user is not None and item is not None and item.user_id == user.id:
                 return item.content if item.format == "jwt" else safejson.parse(item.content.encode())
         raise InputError(f"{ref} is not a credential in your wallet")
 

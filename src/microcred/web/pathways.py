@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from microcred.domain.pathways import PathwayDefinition, PathwayError, compile_pathway
 from microcred.errors import InputError, MicrocredError
 from microcred.services.issuing import NotFound
-from microcred.services.pathways import definition_tree, node_json, stages
+from microcred.services.pathway_views import definition_tree, node_json, stages
 from microcred.services.recognition import RuleIn
 from microcred.web.console import scope
 from microcred.web.core import Web, field
