@@ -36,7 +36,7 @@ from microcred.domain.pathways import (
     compile_pathway,
 )
 from microcred.errors import InputError
-from microcred.services import builder
+from microcred.services import builder, pathway_batch
 from microcred.services.awarding import AwardOutcome, AwardRequest, AwardService, normalize_email
 from microcred.services.credentials import CredentialService
 from microcred.services.issuing import CatalogService, Conflict, NotFound, Runtime, active_key, did_document
@@ -281,8 +281,6 @@ class PathwayService:
         self, *, workers: int = 1, settle: bool = True, progress: Callable[[int], None] | None = None
     ) -> BatchResult:
         """Every learner against every pathway; newly satisfied learners are settled (issued or queued)."""
-        from microcred.services import pathway_batch
-
         pathways, parts = self.pathways(), self.parts()
         catalogue = pathway_batch.Catalogue(
             pathways, parts, {vid: (("mc", mc_id), info) for vid, (mc_id, info) in self._parts.items()},
