@@ -10,11 +10,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from microcred.errors import MicrocredError
 from microcred.standards.di import ProofOutcome
 from microcred.standards.dids import authorizes
 from microcred.standards.vc import VC_CONTEXTS, as_list, unwrap_enveloped
-from microcred.standards.verify import FAILED, PASSED, SKIPPED, WARNING, Report, Verifier
+from microcred.standards.verify import FAILED, PASSED, SKIPPED, WARNING, Report, Verifier, guarded
 
 MAX_CREDENTIALS = 100
 
@@ -52,18 +51,7 @@ def verify_presentation(
     report = result.presentation
     report.strict = strict
     report.format = "json-ld"
-    try:
-        _run(verifier, result, presentation, binding, at or verifier.clock.now(), prove)
-    except MicrocredError as exc:
-        report.add("parse", FAILED, exc.message)
-    except RecursionError:
-        report.add("parse", FAILED, "the document is nested too deeply to process")
-    except Exception as exc:
-        report.add(
-            "internal",
-            FAILED,
-            f"verification stopped on an unexpected {type(exc).__name__}; this is a microcred bug, please report it",
-        )
+    guarded(report, lambda: _run(verifier, result, presentation, binding, at or verifier.clock.now(), prove))
     return result
 
 

@@ -9,6 +9,7 @@ failed; warnings report data-model deviations real issuers commonly make.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -133,18 +134,7 @@ class Verifier:
         strict: bool = False,
     ) -> Report:
         report = Report(strict=strict)
-        try:
-            self._run(report, data, at or self.clock.now(), check_proof, depth=0)
-        except MicrocredError as exc:  # infrastructure trouble still ends in a report
-            report.add("parse", FAILED, exc.message)
-        except RecursionError:
-            report.add("parse", FAILED, "the document is nested too deeply to process")
-        except Exception as exc:
-            report.add(
-                "internal",
-                FAILED,
-                f"verification stopped on an unexpected {type(exc).__name__}; this is a microcred bug, please report it",
-            )
+        guarded(report, lambda: self._run(report, data, at or self.clock.now(), check_proof, depth=0))
         return report
 
     def validate(self, data: bytes | str | dict[str, Any]) -> Report:
@@ -420,6 +410,22 @@ class Verifier:
             report.add("embedded", FAILED, " | ".join(failures[:5]))
         else:
             report.add("embedded", PASSED, f"{len(embedded)} embedded credential(s) verified")
+
+
+def guarded(report: Report, run: Callable[[], None]) -> None:
+    """Run a verification; whatever goes wrong ends as a failed check in the report, never an exception."""
+    try:
+        run()
+    except MicrocredError as exc:  # infrastructure trouble still ends in a report
+        report.add("parse", FAILED, exc.message)
+    except RecursionError:
+        report.add("parse", FAILED, "the document is nested too deeply to process")
+    except Exception as exc:
+        report.add(
+            "internal",
+            FAILED,
+            f"verification stopped on an unexpected {type(exc).__name__}; this is a microcred bug, please report it",
+        )
 
 
 def _expired(outcome: ProofOutcome) -> ProofOutcome:
