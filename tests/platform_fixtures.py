@@ -3,8 +3,6 @@ MICROCRED_TEST_DATABASE_URL names one (`make test` runs the suite on both)."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,6 @@ from microcred.clock import FixedClock
 from microcred.config import Settings
 from microcred.services.issuing import parse_definition
 
-TEST_DATABASE_URL = os.environ.get("MICROCRED_TEST_DATABASE_URL")
 COMPLETE = {
     "name": "Data Analytics with Python",
     "description": "Cleaning, analysing and visualising data with pandas.",
@@ -42,20 +39,11 @@ COMPLETE = {
 
 @pytest.fixture
 def database_url(tmp_path: Path) -> Iterator[str]:
-    if not TEST_DATABASE_URL:
-        yield f"sqlite:///{tmp_path / 'microcred.db'}"
-        return
-    from sqlalchemy import create_engine, text
+    """SQLite in the test's folder, or a fresh PostgreSQL schema when MICROCRED_TEST_DATABASE_URL is set."""
+    from tests.live_server import database_url as fresh_database
 
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(TEST_DATABASE_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in TEST_DATABASE_URL else "?"
-    yield f"{TEST_DATABASE_URL}{separator}options=-csearch_path%3D{schema}"
-    with admin.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with fresh_database(tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import json
 import math
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -98,25 +99,27 @@ def install(app: FastAPI, platform: bootstrap.Platform) -> None:
         body = await _json_body(request)
         return JSONResponse(service.update_status(body, who, who.email if who else DEV_ACTOR))
 
-    @app.post("/credentials/verify", tags=["vc-api"])
-    async def verify_credential(request: Request) -> JSONResponse:
-        """Verify a credential: 200 when it verifies, 400 (or 422 when unprocessable) with the report when not."""
+    for path, verify, summary in (
+        ("/credentials/verify", service.verify_credential,
+         "Verify a credential: 200 when it verifies, 400 (or 422 when unprocessable) with the report when not."),
+        ("/presentations/verify", service.verify_presentation,
+         "Verify a presentation's proof (challenge, domain, holder) and every credential in it."),
+    ):  # fmt: skip
+        _verify_route(app, limiter, path, verify, summary)
+
+
+def _verify_route(
+    app: FastAPI, limiter: RateLimiter, path: str, verify: Callable[[Any], tuple[int, Any]], summary: str
+) -> None:
+    async def route(request: Request) -> JSONResponse:
         limiter.take(_client(request))
         try:
-            status, result = service.verify_credential(await _json_body(request))
+            status, result = verify(await _json_body(request))
         except UsageError as exc:
             return _malformed(exc)
         return JSONResponse(result, status_code=status)
 
-    @app.post("/presentations/verify", tags=["vc-api"])
-    async def verify_presentation(request: Request) -> JSONResponse:
-        """Verify a presentation's proof (challenge, domain, holder) and every credential in it."""
-        limiter.take(_client(request))
-        try:
-            status, result = service.verify_presentation(await _json_body(request))
-        except UsageError as exc:
-            return _malformed(exc)
-        return JSONResponse(result, status_code=status)
+    app.post(path, tags=["vc-api"], summary=summary, name=path.strip("/").replace("/", "_"))(route)
 
 
 def _malformed(exc: UsageError) -> JSONResponse:
