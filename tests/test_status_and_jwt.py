@@ -195,3 +195,16 @@ def test_expired_and_not_yet_valid_credentials_fail(
     assert "valid_until" in codes(verifier.verify(signed))
     assert verifier.verify(signed, at=parse_datetime("2026-02-01T00:00:00Z")).verified
     assert "valid_from" in codes(verifier.verify(signed, at=parse_datetime("2025-02-01T00:00:00Z")))
+
+
+def test_strict_mode_fails_a_list_shorter_than_the_minimum(
+    verifier: Verifier, unsigned_credential: dict[str, Any], issuer_key: Ed25519KeyPair, documents: Any
+) -> None:
+    """The VC-API's strict mode: a list shorter than the Bitstring minimum fails (STATUS_LIST_LENGTH_ERROR)."""
+    short = _with_status(verifier, dict(unsigned_credential), issuer_key, documents, size=100_000)
+    assert verifier.verify(short).verified  # people-facing: a warning
+    strict = verifier.verify(short, strict=True)
+    assert not strict.verified
+    assert any(c.code == "status.list" and c.status == "failed" and "fewer than" in c.message for c in strict.checks)
+    full = _with_status(verifier, dict(unsigned_credential), issuer_key, documents)
+    assert verifier.verify(full, strict=True).verified
