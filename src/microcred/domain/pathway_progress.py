@@ -9,7 +9,7 @@ and the order in which holdings are given does not matter.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -47,7 +47,6 @@ class Progress:
     satisfied: bool
     percent: float
     order_problems: tuple[str, ...] = ()
-    names: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def started(self) -> bool:

@@ -14,7 +14,6 @@ from typing import Any
 
 from microcred.errors import MicrocredError
 from microcred.standards import jcs
-from microcred.standards.jose import looks_like_jwt
 from microcred.standards.multibase import b64url_encode
 from microcred.standards.vc import as_list
 
@@ -67,10 +66,6 @@ def match_parts(credential: Any, parts: list[dict[str, Any] | str]) -> tuple[dic
             matched[ref] = part
     missing = [ref for ref in cited if ref not in matched]
     return matched, missing, stray
-
-
-def looks_like_part(value: Any) -> bool:
-    return isinstance(value, dict) or (isinstance(value, str) and looks_like_jwt(value))
 
 
 def verify_with_parts(verifier: Any, data: Any, parts: list[Any], at: Any = None) -> Any:
