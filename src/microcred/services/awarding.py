@@ -109,19 +109,19 @@ class AwardService:
             prepared = self.prepare(repo, request)
             if isinstance(prepared, AwardOutcome):
                 return prepared
-            vm, pair = active_key(repo, self.runtime, prepared.issuer)
-            signed = sign_and_check(
-                self.integrity,
-                self.runtime.clock,
-                pair,
-                vm,
-                did_document(repo, prepared.issuer),
-                prepared.issuer.default_suite,
-                prepared.credential,
-            )
-            self.store(repo, prepared, signed, actor)
+            signed = self.sign_and_store(repo, prepared, actor)
         self.notify(prepared.email, prepared.version.microcredential_id)
         return AwardOutcome(prepared.award_id, self.credential_url(prepared.award_id), True, signed)
+
+    def sign_and_store(self, repo: Repository, pending: PendingAward, actor: str) -> dict[str, Any]:
+        """Sign a prepared award (its credential possibly made specific by the caller), check it, store it."""
+        vm, pair = active_key(repo, self.runtime, pending.issuer)
+        signed = sign_and_check(
+            self.integrity, self.runtime.clock, pair, vm, did_document(repo, pending.issuer),
+            pending.issuer.default_suite, pending.credential,
+        )  # fmt: skip
+        self.store(repo, pending, signed, actor)
+        return signed
 
     def prepare(self, repo: Repository, request: AwardRequest) -> PendingAward | AwardOutcome:
         """Everything but the signature: the row key, status indexes and the unsigned credential."""

@@ -39,9 +39,8 @@ from microcred.errors import InputError
 from microcred.services import builder, pathway_batch
 from microcred.services.awarding import AwardOutcome, AwardRequest, AwardService, normalize_email
 from microcred.services.credentials import CredentialService
-from microcred.services.issuing import CatalogService, Conflict, NotFound, Runtime, active_key, did_document
+from microcred.services.issuing import CatalogService, Conflict, NotFound, Runtime
 from microcred.services.pathway_batch import BatchResult
-from microcred.services.signing import sign_and_check
 from microcred.standards import safejson
 from microcred.standards.rollup import credential_digest
 from microcred.standards.vc import issuer_id
@@ -401,12 +400,7 @@ class PathwayService:
                 raise Conflict("a roll-up for this learner already exists")
             credential = self._roll_up(prepared.credential, prepared.issuer, progress, parts)
             pending = replace(prepared, credential=credential)
-            vm, pair = active_key(repo, self.runtime, prepared.issuer)
-            signed = sign_and_check(
-                self.awards.integrity, self.runtime.clock, pair, vm, did_document(repo, prepared.issuer),
-                prepared.issuer.default_suite, pending.credential,
-            )  # fmt: skip
-            self.awards.store(repo, pending, signed, actor)
+            self.awards.sign_and_store(repo, pending, actor)
             if existing is None:
                 repo.add(self._completion_row(row.id, email, "issued", pending.award_id, parts))
             else:

@@ -19,9 +19,8 @@ from microcred.domain.microcredentials import MicrocredentialDefinition
 from microcred.errors import ForbiddenError, InputError
 from microcred.services.awarding import AwardOutcome, AwardRequest, AwardService, normalize_email
 from microcred.services.credentials import CredentialService
-from microcred.services.issuing import CatalogService, Conflict, NotFound, Runtime, active_key, did_document
+from microcred.services.issuing import CatalogService, Conflict, NotFound, Runtime
 from microcred.services.pathways import PathwayService
-from microcred.services.signing import sign_and_check
 from microcred.standards import safejson
 from microcred.standards.rollup import credential_digest
 from microcred.standards.vc import issuer_id
@@ -250,12 +249,7 @@ class RecognitionService:
             ]  # fmt: skip
             credential["relatedResource"] = [{"id": e["id"], "digestMultibase": e["digestMultibase"]} for e in evidence]
             pending = replace(prepared, credential=credential)
-            vm, pair = active_key(repo, self.runtime, prepared.issuer)
-            signed = sign_and_check(
-                self.awards.integrity, self.runtime.clock, pair, vm, did_document(repo, prepared.issuer),
-                prepared.issuer.default_suite, credential,
-            )  # fmt: skip
-            self.awards.store(repo, pending, signed, actor)
+            self.awards.sign_and_store(repo, pending, actor)
         return pending.award_id
 
     def inbox(self, organisation_id: int | None, state: str | None = "pending") -> list[tuple[Any, Any]]:
