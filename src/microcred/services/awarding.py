@@ -257,6 +257,11 @@ class AwardService:
         rest = url.removeprefix(prefix).removesuffix(".json") if url.startswith(prefix) else ""
         return rest if 0 < len(rest) <= 36 and "/" not in rest else None
 
+    def award_id_from_ref(self, ref: str) -> str | None:
+        """The award a caller names: its credential URL, `urn:uuid:<id>` or the bare id (unchecked)."""
+        found = self.award_id_for(ref) or ref.removeprefix("urn:uuid:")
+        return found if 0 < len(found) <= 36 and "/" not in found else None
+
     def status_list_url(self, issuer_slug: str, purpose: str, sequence: int) -> str:
         return f"{self.runtime.base_url}/status/{issuer_slug}/{purpose}/{sequence}"
 

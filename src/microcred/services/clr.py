@@ -92,7 +92,8 @@ class ClrService:
         return [found.get(ref) or found[self._url(ref)] for ref in dict.fromkeys(chosen)]
 
     def _url(self, ref: str) -> str:
-        return self.awards.credential_url(ref.removeprefix("urn:uuid:"))
+        award_id = self.awards.award_id_from_ref(ref)
+        return self.awards.credential_url(award_id) if award_id else ref
 
     def _associations(self, email: str, achievement_ids: set[str]) -> list[dict[str, Any]]:
         """isChildOf / isParentOf between each roll-up and its parts, precedes for order rules."""

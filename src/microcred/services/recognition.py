@@ -179,9 +179,9 @@ class RecognitionService:
 
     def _held(self, email: str, ref: str) -> dict[str, Any] | str:
         """The learner's own copy of a credential: an award to them, or an import in their wallet."""
-        award_id = self.awards.award_id_for(ref) or ref.removeprefix("urn:uuid:")
+        award_id = self.awards.award_id_from_ref(ref)
         with self.runtime.db.read() as repo:
-            award = repo.award(award_id) if len(award_id) <= 36 else None
+            award = repo.award(award_id) if award_id else None
             if award is not None and award.recipient_email == email:
                 return safejson.parse(award.credential.encode())  # type: ignore[no-any-return]
             user = repo.user_by_email(email)

@@ -213,9 +213,9 @@ class VcApiService:
         return found
 
     def _award_for(self, ref: str, who: Principal | None) -> str | None:
-        award_id = self.awards.award_id_for(ref) or ref.removeprefix("urn:uuid:")
+        award_id = self.awards.award_id_from_ref(ref)
         with self.runtime.db.read() as repo:
-            award = repo.award(award_id) if len(award_id) <= 36 else None
+            award = repo.award(award_id) if award_id else None
             issuer = repo.issuer(award.issuer_id) if award else None
             if award is None or issuer is None or (who is not None and not who.may_see(issuer.organisation_id)):
                 return None
