@@ -88,7 +88,6 @@ def install(app: FastAPI, platform: bootstrap.Platform) -> None:
         """Issue a credential: {"credential": {...}, "options": {"cryptosuite": ..., "credentialStatus": ...}}."""
         who = principal(request, "vc:issue")
         body = await _json_body(request)
-        _require_https_status(platform, body)
         signed = service.issue(body, who, who.email if who else DEV_ACTOR)
         return JSONResponse({"verifiableCredential": signed}, status_code=201)
 
@@ -146,16 +145,3 @@ async def _json_body(request: Request) -> Any:
         return safejson.parse(body)
     except InputError as exc:  # malformed JSON is a bad request, not an unprocessable credential
         raise UsageError(f"the request body is not acceptable JSON: {exc.message}") from exc
-
-
-def _require_https_status(platform: bootstrap.Platform, body: Any) -> None:
-    options = body.get("options") if isinstance(body, dict) else None
-    if (
-        isinstance(options, dict)
-        and options.get("credentialStatus")
-        and not platform.runtime.base_url.startswith("https://")
-    ):
-        raise UsageError(
-            "status entries need an https statusListCredential: set MICROCRED_PUBLIC_BASE_URL to this "
-            f"installation's https address (it is {platform.runtime.base_url})"
-        )

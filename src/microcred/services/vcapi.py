@@ -89,6 +89,11 @@ class VcApiService:
     def issue(self, body: Any, who: Principal | None, actor: str) -> dict[str, Any]:
         """Validate, sign, store and return the verifiable credential (raises UsageError/InputError)."""
         request = parse_issue_request(body)
+        if request.purposes and not self.runtime.base_url.startswith("https://"):
+            raise UsageError(
+                "status entries need an https statusListCredential: set MICROCRED_PUBLIC_BASE_URL to this "
+                f"installation's https address (it is {self.runtime.base_url})"
+            )
         credential = _prepared(request, format_datetime(self.runtime.clock.now()))
         self._check_document(credential)  # JSON-LD work before the write lock is taken
         with self.runtime.db.transaction() as repo:
