@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from microcred import bootstrap
 from microcred.api import errors, pathways, vcapi
-from microcred.api.auth import Auth
+from microcred.api.auth import Auth, issuer_in_scope
 from microcred.api.auth import require as _require
 from microcred.api.schemas import AwardIn, IssuerIn, MicrocredentialIn, StatusChangeIn
 from microcred.errors import InputError
@@ -146,19 +146,19 @@ def _catalog_routes(app: FastAPI, platform: bootstrap.Platform) -> None:
 
     @app.get("/api/v1/issuers/{slug}/keys", tags=["issuers"])
     def keys(slug: str, who: Auth) -> list[dict[str, Any]]:
-        _issuer_in_scope(platform, who, slug)
+        issuer_in_scope(platform, who, slug)
         return platform.issuers.keys(slug)
 
     @app.post("/api/v1/issuers/{slug}/keys/rotate", tags=["issuers"])
     def rotate_key(slug: str, who: Auth) -> dict[str, Any]:
         _require(who, "issuer_admin")
-        _issuer_in_scope(platform, who, slug)
+        issuer_in_scope(platform, who, slug)
         return {"slug": slug, "key_id": platform.issuers.rotate_key(slug, actor=who.email)}
 
     @app.post("/api/v1/microcredentials", status_code=201, tags=["microcredentials"])
     def create_microcredential(body: MicrocredentialIn, who: Auth) -> dict[str, Any]:
         _require(who, "issuer_admin", "issuer_staff")
-        _issuer_in_scope(platform, who, body.issuer)
+        issuer_in_scope(platform, who, body.issuer)
         entry = platform.catalog.create(body.issuer, parse_definition(body.definition), actor=who.email)
         return {"id": entry.id, "issuer": entry.issuer_slug, "version": entry.version}
 
@@ -318,17 +318,9 @@ def _status_route(app: FastAPI, platform: bootstrap.Platform, action: str) -> No
 
 
 # -- scoping and rendering ----------------------------------------------------------
-def _issuer_in_scope(platform: bootstrap.Platform, who: Principal, slug: str) -> Any:
-    with platform.runtime.db.read() as repo:
-        issuer = repo.issuer_by_slug(slug)
-        if issuer is None or not who.may_see(issuer.organisation_id):
-            raise NotFound(f"no issuer with slug {slug!r}")
-        return issuer
-
-
 def _microcredential_in_scope(platform: bootstrap.Platform, who: Principal, mc_id: str) -> Any:
     entry = platform.catalog.get(mc_id)
-    _issuer_in_scope(platform, who, entry.issuer_slug)
+    issuer_in_scope(platform, who, entry.issuer_slug)
     return entry
 
 

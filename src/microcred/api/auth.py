@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 
 from microcred.errors import AuthError, ForbiddenError
 from microcred.services.accounts import Principal
+from microcred.services.issuing import NotFound
 
 
 def current_principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
@@ -27,3 +28,12 @@ Auth = Annotated[Principal, Depends(current_principal)]
 def require(principal: Principal, *roles: str) -> None:
     if not (principal.is_platform_admin or principal.role in roles):
         raise ForbiddenError(f"a {principal.role} token may not do this")
+
+
+def issuer_in_scope(platform: Any, who: Principal, slug: str) -> Any:
+    """The issuer with this slug if the principal may act for it; another organisation's answers 404."""
+    with platform.runtime.db.read() as repo:
+        issuer = repo.issuer_by_slug(slug)
+        if issuer is None or not who.may_see(issuer.organisation_id):
+            raise NotFound(f"no issuer with slug {slug!r}")
+        return issuer

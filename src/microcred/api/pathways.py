@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
 from microcred import bootstrap
-from microcred.api.auth import Auth, require
+from microcred.api.auth import Auth, issuer_in_scope, require
 from microcred.errors import ForbiddenError
 from microcred.services.accounts import Principal
 from microcred.services.issuing import NotFound
@@ -65,10 +65,7 @@ def _pathway_routes(app: FastAPI, platform: bootstrap.Platform) -> None:
     @app.post("/api/v1/pathways", status_code=201, tags=["pathways"])
     def create_pathway(body: PathwayIn, who: Auth) -> dict[str, Any]:
         require(who, *STAFF)
-        with platform.runtime.db.read() as repo:
-            issuer = repo.issuer_by_slug(body.issuer)
-        if issuer is None or not who.may_see(issuer.organisation_id):
-            raise NotFound(f"no issuer with slug {body.issuer!r}")
+        issuer_in_scope(platform, who, body.issuer)
         return _pathway_json(platform.pathways.create(body.issuer, body.definition, actor=who.email))
 
     @app.get("/api/v1/pathways", tags=["pathways"])
@@ -133,10 +130,7 @@ def _recognition_routes(app: FastAPI, platform: bootstrap.Platform) -> None:
     @app.post("/api/v1/recognition/rules", status_code=201, tags=["recognition"])
     def add_rule(body: RuleBody, who: Auth) -> dict[str, Any]:
         require(who, *STAFF)
-        with platform.runtime.db.read() as repo:
-            issuer = repo.issuer_by_slug(body.issuer)
-        if issuer is None or not who.may_see(issuer.organisation_id):
-            raise NotFound(f"no issuer with slug {body.issuer!r}")
+        issuer_in_scope(platform, who, body.issuer)
         rule = service.add_rule(body.issuer, RuleIn(body.programme, body.course_code, body.credits, body.grade_policy,
                                                     body.target), actor=who.email)  # fmt: skip
         return _rule_json(rule)
