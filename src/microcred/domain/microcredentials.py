@@ -24,6 +24,13 @@ ACHIEVEMENT_TYPES = frozenset(
 PARTICIPATION_FORMS = ("online", "onsite", "blended")
 
 
+def known_achievement_type(value: str) -> str:
+    """An OB 3.0 achievementType, or an `ext:` extension; anything else is refused."""
+    if value not in ACHIEVEMENT_TYPES and not value.startswith("ext:"):
+        raise ValueError(f"unknown achievementType {value!r}; use an OB 3.0 type or an ext: extension")
+    return value
+
+
 class Skill(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     uri: HttpUrl
@@ -72,9 +79,7 @@ class MicrocredentialDefinition(BaseModel):
     @field_validator("achievement_type")
     @classmethod
     def _known_type(cls, value: str) -> str:
-        if value not in ACHIEVEMENT_TYPES and not value.startswith("ext:"):
-            raise ValueError(f"unknown achievementType {value!r}; use an OB 3.0 type or an ext: extension")
-        return value
+        return known_achievement_type(value)
 
     @field_validator("learning_outcomes", "tags")
     @classmethod

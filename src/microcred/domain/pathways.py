@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from microcred.domain.microcredentials import ACHIEVEMENT_TYPES
+from microcred.domain.microcredentials import known_achievement_type
 
 MAX_NODES = 400
 MAX_DEPTH = 8
@@ -54,9 +54,7 @@ class PathwayDefinition(BaseModel):
     @field_validator("achievement_type")
     @classmethod
     def _known_type(cls, value: str) -> str:
-        if value not in ACHIEVEMENT_TYPES and not value.startswith("ext:"):
-            raise ValueError(f"unknown achievementType {value!r}")
-        return value
+        return known_achievement_type(value)
 
 
 # -- the parsed tree ----------------------------------------------------------------
