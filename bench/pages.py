@@ -150,11 +150,14 @@ def write(path: Path, lines: list[str]) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+def report(lines: list[str], path: Path | None) -> None:
+    """Print a section, and replace it in `path` when one is given (the benches run alone)."""
+    print("\n".join(lines))
+    if path is not None:
+        write(path, lines)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--write", type=Path)
-    args = parser.parse_args()
-    lines = render(measure())
-    print("\n".join(lines))
-    if args.write:
-        write(args.write, lines)
+    report(render(measure()), parser.parse_args().write)

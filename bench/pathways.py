@@ -73,12 +73,11 @@ def generate(folder: Path, learners: int, seed: int = 7) -> dict[str, Any]:
         }))  # fmt: skip
         catalogue.append(entry.id)
         slug_of[entry.id] = entry.issuer_slug
-    pathway_leaves = []
+    pathway_leaves, known = [], set(catalogue)
     for p in range(PATHWAYS):
         requirements = _tree(rng, catalogue, depth=2 + p % 3)
         platform.pathways.create(f"bench-{p % 5}", {"name": f"Certificate {p}", "description": "Bench pathway.",
                                                      "requirements": requirements})  # fmt: skip
-        known = set(catalogue)
         pathway_leaves.append([leaf for leaf in json.dumps(requirements).split('"') if leaf in known])
     with platform.runtime.db.read() as repo:
         versions = {mc: v for v, mc, _d in repo.version_rows()}
@@ -194,10 +193,7 @@ if __name__ == "__main__":
     if args.evaluate:
         print(json.dumps(evaluate(args.evaluate, args.workers)))
         sys.exit(0)
-    lines = render(measure(args.learners, args.workers))
-    print("\n".join(lines))
-    if args.write:
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
-        import pages
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import pages
 
-        pages.write(args.write, lines)
+    pages.report(render(measure(args.learners, args.workers)), args.write)

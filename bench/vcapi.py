@@ -1,4 +1,4 @@
-"""The VC-API in-process (SQLite, one client): issue, issue with a status entry, verify, verify a
+"""The VC-API on a live uvicorn on loopback (SQLite, one client): issue, issue with a status entry, verify, verify a
 presentation; p50/p95 over 200 requests after warm-up, as multiples of raw Ed25519 signing measured
 in the same run (the physical limit for signing).
 
@@ -193,10 +193,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--write", type=Path)
     args = parser.parse_args()
-    lines = render(measure())
-    print("\n".join(lines))
-    if args.write:
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
-        import pages
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import pages
 
-        pages.write(args.write, lines)
+    pages.report(render(measure()), args.write)
