@@ -60,7 +60,10 @@ def evaluate_chunk(learners: list[tuple[str, list[Row]]], catalogue: Catalogue |
     for email, rows in learners:
         held = []
         for _email, version_id, issued_at, valid_until, revoked, suspended, award_id in rows:
-            key, info = cat.versions[version_id]
+            found = cat.versions.get(version_id)
+            if found is None:
+                continue  # a version created after the run began: the award's own re-evaluation covers it
+            key, info = found
             state = "revoked" if revoked else "suspended" if suspended else "active"
             held.append(Holding(key, f"{cat.base_url}/credentials/{award_id}", issued_at, valid_until, state,
                                 info.ects, info.hours, info.skills, "", info.name))  # fmt: skip

@@ -81,6 +81,7 @@ class PathwayService:
         self._compiled: dict[str, tuple[int, Pathway, models.PathwayRow]] = {}
         self._skill_labels: dict[str, str] = {}
         self._index: tuple[Any, dict[LeafKey, set[str]]] = (None, {})
+        self._versions_checked = 0.0  # monotonic time until which the known versions are taken as complete
         self._live: tuple[float, set[str]] | None = None  # (until, pathway ids) of the last look
         self._imports: dict[str, tuple[float, int, Holding | None]] = {}  # item id -> (until, changes, holding)
         self._best: tuple[int, dict[LeafKey, PartInfo]] = (-1, {})
@@ -126,6 +127,7 @@ class PathwayService:
         try:
             pathway = compile_pathway(pathway_id, definition)
             known = {**self.pathways(), pathway_id: pathway}
+            self._load_versions(force=True)  # a microcredential created a moment ago must count
             check_satisfiable(pathway, self.parts(), known)
         except PathwayError as exc:
             raise InputError(str(exc)) from exc
@@ -196,8 +198,13 @@ class PathwayService:
             self._best = (len(self._parts), best)
         return self._best[1]
 
-    def _load_versions(self) -> None:
-        """Versions never change once written, so each is read once (ids only grow)."""
+    def _load_versions(self, *, force: bool = False) -> None:
+        """Versions never change once written, so each is read once (ids only grow). New ones are
+        looked for at most every few seconds, or at once when a holding names one not seen yet."""
+        now = time.monotonic()
+        if not force and now < self._versions_checked:
+            return
+        self._versions_checked = now + REFRESH_SECONDS
         with self.runtime.db.read() as repo:
             rows = repo.version_rows(max(self._parts, default=0))
         for version_id, mc_id, text in rows:
@@ -214,6 +221,8 @@ class PathwayService:
             awards = repo.held_awards(email)
             user = repo.user_by_email(email)
             items = repo.wallet_items(user.id) if user is not None else []
+        if any(row[1] not in self._parts for row in awards):
+            self._load_versions(force=True)
         out = []
         for award_id, version_id, issued_at, valid_until, revoked_at, suspended, issuer in awards:
             mc_id, info = self._parts[version_id]
@@ -280,6 +289,7 @@ class PathwayService:
         self, *, workers: int = 1, settle: bool = True, progress: Callable[[int], None] | None = None
     ) -> BatchResult:
         """Every learner against every pathway; newly satisfied learners are settled (issued or queued)."""
+        self._load_versions(force=True)
         pathways, parts = self.pathways(), self.parts()
         catalogue = pathway_batch.Catalogue(
             pathways, parts, {vid: (("mc", mc_id), info) for vid, (mc_id, info) in self._parts.items()},
