@@ -69,8 +69,9 @@ def stages(service: PathwayService, pathway_id: str, limit: int = 2000) -> Stage
     per_node: dict[str, int] = {}
     learners = []
     now = service.runtime.clock.now()
+    held = service.holdings_of(emails[:limit])
     for email in emails[:limit]:
-        progress = evaluate(pathway, service.holdings(email), now, parts, pathways)
+        progress = evaluate(pathway, held[email], now, parts, pathways)
         learners.append((email, progress.percent, progress.satisfied))
         for node_id in _satisfied_ids(progress.root):
             per_node[node_id] = per_node.get(node_id, 0) + 1

@@ -216,20 +216,26 @@ class PathwayService:
     # -- a learner's holdings and progress ------------------------------------------------
     def holdings(self, email: str) -> list[Holding]:
         email = normalize_email(email)
+        return self.holdings_of([email])[email]
+
+    def holdings_of(self, emails: list[str]) -> dict[str, list[Holding]]:
+        """Each learner's credentials that may fill leaves (awards and verified imports), in two queries."""
         self._load_versions()
         with self.runtime.db.read() as repo:
-            awards = repo.held_awards(email)
-            user = repo.user_by_email(email)
-            items = repo.wallet_items(user.id) if user is not None else []
-        if any(row[1] not in self._parts for row in awards):
+            awards = repo.held_awards(emails)
+            items = repo.imported_items(emails)
+        if any(row[2] not in self._parts for row in awards):
             self._load_versions(force=True)
-        out = []
-        for award_id, version_id, issued_at, valid_until, revoked_at, suspended, issuer in awards:
+        out: dict[str, list[Holding]] = {email: [] for email in emails}
+        for email, award_id, version_id, issued_at, valid_until, revoked_at, suspended, issuer in awards:
             mc_id, info = self._parts[version_id]
             state = "revoked" if revoked_at else "suspended" if suspended else "active"
-            out.append(Holding(("mc", mc_id), self.awards.credential_url(award_id), issued_at, valid_until, state,
-                               info.ects, info.hours, info.skills, issuer, info.name))  # fmt: skip
-        out += [h for h in (self._imported(item) for item in items) if h is not None]
+            out[email].append(Holding(("mc", mc_id), self.awards.credential_url(award_id), issued_at, valid_until,
+                                      state, info.ects, info.hours, info.skills, issuer, info.name))  # fmt: skip
+        for email, item in items:
+            holding = self._imported(item)
+            if holding is not None:
+                out[email].append(holding)
         return out
 
     def _imported(self, item: models.WalletItem) -> Holding | None:

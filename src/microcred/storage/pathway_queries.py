@@ -25,17 +25,32 @@ class PathwayQueries:
             query = query.where(models.PathwayRow.issuer_id.in_(issuer_ids))
         return list(self.session.scalars(query))
 
-    def held_awards(self, email: str) -> list[tuple[Any, ...]]:
-        """(award id, version id, issued_at, valid_until, revoked_at, suspended, issuer DID) of one learner."""
-        query = (
-            select(
-                models.Award.id, models.Award.version_id, models.Award.issued_at, models.Award.valid_until,
-                models.Award.revoked_at, models.Award.suspended, models.Issuer.did,
+    def held_awards(self, emails: list[str]) -> list[tuple[Any, ...]]:
+        """(email, award id, version id, issued_at, valid_until, revoked_at, suspended, issuer DID) of these learners."""
+        rows: list[tuple[Any, ...]] = []
+        for start in range(0, len(emails), 500):  # SQLite's bound-parameter limit
+            query = (
+                select(
+                    models.Award.recipient_email, models.Award.id, models.Award.version_id, models.Award.issued_at,
+                    models.Award.valid_until, models.Award.revoked_at, models.Award.suspended, models.Issuer.did,
+                )
+                .join(models.Issuer, models.Issuer.id == models.Award.issuer_id)
+                .where(models.Award.recipient_email.in_(emails[start : start + 500]))
+            )  # fmt: skip
+            rows += [tuple(row) for row in self.session.execute(query)]
+        return rows
+
+    def imported_items(self, emails: list[str]) -> list[tuple[str, models.WalletItem]]:
+        """(email, wallet item) of what these learners imported."""
+        rows: list[tuple[str, models.WalletItem]] = []
+        for start in range(0, len(emails), 500):
+            query = (
+                select(models.User.email, models.WalletItem)
+                .join(models.WalletItem, models.WalletItem.user_id == models.User.id)
+                .where(models.User.email.in_(emails[start : start + 500]))
             )
-            .join(models.Issuer, models.Issuer.id == models.Award.issuer_id)
-            .where(models.Award.recipient_email == email)
-        )  # fmt: skip
-        return [tuple(row) for row in self.session.execute(query)]
+            rows += [(row[0], row[1]) for row in self.session.execute(query)]
+        return rows
 
     def all_held_awards(self, batch: int = 50_000) -> Iterator[tuple[Any, ...]]:
         """Every award as (email, version id, issued_at, valid_until, revoked, suspended, award id), by learner."""
