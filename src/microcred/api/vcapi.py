@@ -19,6 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from microcred import bootstrap
+from microcred.api.auth import require
 from microcred.api.errors import PROBLEM, problem
 from microcred.errors import AuthError, ForbiddenError, InputError, RateLimitedError, UsageError
 from microcred.services.accounts import Principal
@@ -75,8 +76,7 @@ def install(app: FastAPI, platform: bootstrap.Platform) -> None:
                 raise AuthError("the API token is unknown, revoked or expired")
             if not found.allows(scope):
                 raise ForbiddenError(f"this token is not scoped for {scope}")
-            if not (found.is_platform_admin or found.role in ISSUING_ROLES):
-                raise ForbiddenError(f"a {found.role} token may not issue or change status")
+            require(found, *ISSUING_ROLES)
             return found
         client = request.client.host if request.client else None
         if platform.settings.vcapi_insecure_dev and is_loopback(client):

@@ -44,7 +44,7 @@ def _issuers(web: Web, org: int | None) -> list[Any]:
     return [i for i in web.platform.issuers.list() if org is None or i.organisation_id == org]
 
 
-def _catalogue(web: Web, org: int | None) -> list[tuple[str, str]]:
+def _catalogue(web: Web) -> list[tuple[str, str]]:
     """(id, name) of catalogue microcredentials a pathway can stack (every issuer's, own first)."""
     with web.platform.runtime.db.read() as repo:
         rows = repo.catalogue(None)
@@ -102,7 +102,7 @@ def _designer(app: FastAPI, web: Web) -> None:
         tree, problem = _preview(web, values) if values["requirements"] else (None, None)
         return web.render(request, "console_pathway_designer.html", status, title="Design a pathway", values=values,
                           tree=tree, problem=problem, error=error, issuers=_issuers(web, scope(user)),
-                          catalogue=_catalogue(web, scope(user)))  # fmt: skip
+                          catalogue=_catalogue(web))  # fmt: skip
 
     @app.get("/console/pathways/new", include_in_schema=False)
     def new_pathway(request: Request) -> Response:
@@ -199,7 +199,7 @@ def _recognition(app: FastAPI, web: Web) -> None:
         org = scope(user)
         return web.render(request, "console_recognition.html", title="Recognition inbox",
                           pending=service.inbox(org), decided=[p for p in service.inbox(org, None) if p[0].state != "pending"][:50],
-                          rules=service.rules(org), issuers=_issuers(web, org), catalogue=_catalogue(web, org),
+                          rules=service.rules(org), issuers=_issuers(web, org), catalogue=_catalogue(web),
                           pathways=platform.pathways.rows())  # fmt: skip
 
     @app.post("/console/recognition/rules", include_in_schema=False)
