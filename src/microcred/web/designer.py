@@ -307,6 +307,8 @@ def install(app: FastAPI, web: Web) -> None:
     @app.get("/console/skills.json", include_in_schema=False)
     def skills(request: Request, q: str = "") -> Response:
         web.staff(request)
-        from microcred.services.skill_picker import search
-
-        return Response(json.dumps(search(q)), media_type="application/json")
+        found = [
+            {"uri": h.skill.uri, "label": h.skill.label, "framework": h.skill.framework}
+            for h in platform.taxonomy.search(q, 12)
+        ]
+        return Response(json.dumps(found), media_type="application/json")
