@@ -15,12 +15,17 @@ from microcred.services.bulk import BulkService
 from microcred.services.clr import ClrService
 from microcred.services.credentials import CredentialService
 from microcred.services.issuing import CatalogService, IssuerService, PlatformService, Runtime
+from microcred.services.job_roles import JobRoleService
 from microcred.services.keys import KeyVault, load_or_create_kek
+from microcred.services.learning import LearningService
 from microcred.services.local import LocalDocuments
 from microcred.services.mail import Mailer, OutboxMailer, SmtpMailer, SmtpSettings
 from microcred.services.pathways import PathwayService
 from microcred.services.recognition import RecognitionService
 from microcred.services.retrieval import CredentialRetrieval
+from microcred.services.skill_profile import SkillProfileService
+from microcred.services.talent import TalentService
+from microcred.services.taxonomy import TaxonomyService
 from microcred.services.vcapi import VcApiService
 from microcred.services.wallet import WalletService
 from microcred.services.web_accounts import WebAccounts
@@ -82,6 +87,11 @@ class Platform:
     pathways: PathwayService
     clr: ClrService
     recognition: RecognitionService
+    taxonomy: TaxonomyService
+    skills: SkillProfileService
+    roles: JobRoleService
+    talent: TalentService
+    learning: LearningService
 
     def close(self) -> None:
         """Release database connections (the CLI exits anyway; servers and tests call this)."""
@@ -126,6 +136,11 @@ def build_platform(settings: Settings | None = None, clock: Clock | None = None,
     wallet = WalletService(runtime, credentials, awards)
     pathways = PathwayService(runtime, awards, catalog, credentials)
     wallet.listeners.append(lambda email: pathways.on_award_change(email, ""))
+    taxonomy = TaxonomyService(settings.data_dir / "taxonomy.json.gz")
+    skills = SkillProfileService(runtime, credentials, taxonomy)
+    awards.listeners.append(skills.on_credential_change)
+    wallet.listeners.append(skills.on_credential_change)
+    roles = JobRoleService(runtime, taxonomy)
     return Platform(
         settings, runtime, IssuerService(runtime), catalog, awards, BulkService(runtime, awards), accounts, platform_identity,
         local, jsonld, credentials, mailer, WebAccounts(runtime, accounts, mailer), wallet,
@@ -133,6 +148,7 @@ def build_platform(settings: Settings | None = None, clock: Clock | None = None,
         VcApiService(runtime, awards, credentials), pathways,
         ClrService(runtime, awards, pathways, platform_identity, credentials),
         RecognitionService(runtime, awards, catalog, pathways, credentials),
+        taxonomy, skills, roles, TalentService(runtime, roles), LearningService(runtime, taxonomy, skills, roles),
     )  # fmt: skip
 
 

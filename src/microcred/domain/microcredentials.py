@@ -64,6 +64,8 @@ class MicrocredentialDefinition(BaseModel):
     quality_assurance: str | None = Field(default=None, max_length=1_000)
     # EU optional elements
     prerequisites: str | None = Field(default=None, max_length=2_000)
+    # microcredentials (ids in this catalogue) a learner must hold first; learning plans respect them
+    prerequisite_microcredentials: list[str] = Field(default_factory=list, max_length=20)
     supervision_identity_verification: str | None = Field(default=None, max_length=1_000)
     integration_stackability: str | None = Field(default=None, max_length=2_000)
     further_information: str | None = Field(default=None, max_length=5_000)

@@ -210,6 +210,14 @@ class AccountService:
             )
             return NewToken(token, token[:12], role, narrowed)
 
+    def principal_of(self, email: str) -> Principal:
+        """Who a user is, for work done on their behalf (the CLI, the demo)."""
+        with self.runtime.db.read() as repo:
+            user = repo.user_by_email(normalize_email(email))
+            if user is None:
+                raise NotFound(f"no user {email!r}")
+            return Principal(user.email, user.role, user.organisation_id)
+
     def principal(self, token: str) -> Principal | None:
         """Who a bearer token acts for, or None when it is unknown, revoked or expired."""
         with self.runtime.db.read() as repo:

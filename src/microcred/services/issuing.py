@@ -330,6 +330,14 @@ def parse_definition(data: Any) -> MicrocredentialDefinition:
         raise InputError(f"invalid microcredential: {problems}") from exc
 
 
+def _check_prerequisites(repo: Repository, mc_id: str, definition: MicrocredentialDefinition) -> None:
+    for other in definition.prerequisite_microcredentials:
+        if other == mc_id:
+            raise InputError("a microcredential cannot be its own prerequisite")
+        if repo.microcredential(other) is None:
+            raise InputError(f"prerequisite_microcredentials: no microcredential {other!r} in this catalogue")
+
+
 class CatalogService:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
@@ -339,6 +347,7 @@ class CatalogService:
         with self.runtime.db.transaction() as repo:
             issuer = get_issuer(repo, issuer_slug)
             mc_id = str(uuid.uuid4())
+            _check_prerequisites(repo, mc_id, definition)
             repo.add(models.Microcredential(id=mc_id, issuer_id=issuer.id, current_version=1, created_at=now))
             repo.add(
                 models.MicrocredentialVersion(
@@ -354,6 +363,7 @@ class CatalogService:
         """A new version when the current one has awards (they keep theirs); else an edit in place."""
         with self.runtime.db.transaction() as repo:
             mc, version, issuer = current_version(repo, mc_id, lock=True)
+            _check_prerequisites(repo, mc_id, definition)
             if not repo.version_has_awards(version.id):
                 version.definition = definition.model_dump_json()
             else:

@@ -219,6 +219,8 @@ class WalletService:
         with self.runtime.db.transaction() as repo:
             repo.delete_wallet_item(item_id)
             self.runtime.audit(repo, user.email, "wallet.delete", None, item_id)
+        for listener in self.listeners:  # what it proved is gone
+            listener(user.email)
 
     # -- export and import of the whole wallet -------------------------------------
     def export_zip(self, user: SessionUser) -> bytes:

@@ -388,3 +388,80 @@ class RecognitionRequest(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     decided_by: Mapped[str | None] = mapped_column(String(320))
     award_id: Mapped[str | None] = mapped_column(ForeignKey("awards.id"))
+
+
+class SkillRef(Base):
+    """A skill URI some credential or job role names, with a small integer for fast joins."""
+
+    __tablename__ = "skill_refs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uri: Mapped[str] = mapped_column(String(500), unique=True)
+    label: Mapped[str] = mapped_column(String(500))
+    framework: Mapped[str] = mapped_column(String(60))
+
+
+class SkillEvidence(Base):
+    """One skill a learner holds through one credential that verifies (issued here or imported)."""
+
+    __tablename__ = "skill_evidence"
+    __table_args__ = (Index("ix_skill_evidence_search", "skill_id", "discoverable", "user_id", "expires_at"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    skill_id: Mapped[int] = mapped_column(ForeignKey("skill_refs.id"))
+    source: Mapped[str] = mapped_column(String(8))  # award or import
+    credential_ref: Mapped[str] = mapped_column(String(36))  # the award or wallet item id
+    credential_name: Mapped[str] = mapped_column(String(500))
+    issuer_name: Mapped[str] = mapped_column(String(500))
+    issuer: Mapped[str] = mapped_column(String(500))  # the issuer's DID or URL
+    achievement_type: Mapped[str] = mapped_column(String(60))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    level: Mapped[int | None] = mapped_column(Integer)  # EQF level of the microcredential
+    discoverable: Mapped[bool] = mapped_column(Boolean)
+
+
+class DiscoverableCredential(Base):
+    """A learner's opt-in: employers may find them through this credential."""
+
+    __tablename__ = "discoverable_credentials"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    credential_ref: Mapped[str] = mapped_column(String(36), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class LearnerProfile(Base):
+    __tablename__ = "learner_profiles"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    country: Mapped[str | None] = mapped_column(String(2))
+    headline: Mapped[str | None] = mapped_column(String(200))
+    refreshed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class EmployerShare(Base):
+    """A learner shares their verified skills with an employer's team view."""
+
+    __tablename__ = "employer_shares"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class JobRole(Base):
+    __tablename__ = "job_roles"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str | None] = mapped_column(Text)
+    occupation_uri: Mapped[str | None] = mapped_column(String(500))
+    source: Mapped[str] = mapped_column(String(16))  # occupation, skills or text
+    created_by: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class JobRoleSkill(Base):
+    __tablename__ = "job_role_skills"
+    role_id: Mapped[int] = mapped_column(ForeignKey("job_roles.id"), primary_key=True)
+    skill_id: Mapped[int] = mapped_column(ForeignKey("skill_refs.id"), primary_key=True)
+    essential: Mapped[bool] = mapped_column(Boolean)
+    importance: Mapped[int] = mapped_column(Integer)  # 1-5; a skill's weight in matching

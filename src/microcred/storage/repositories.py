@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from microcred.storage import models
 from microcred.storage.pathway_queries import PathwayQueries
+from microcred.storage.skill_queries import SkillQueries
 from microcred.storage.web_queries import WebQueries
 
 T = TypeVar("T")
@@ -23,7 +24,7 @@ class DuplicateError(Exception):
     """A uniqueness constraint refused the write (the caller decides what that means)."""
 
 
-class Repository(WebQueries, PathwayQueries):
+class Repository(WebQueries, PathwayQueries, SkillQueries):
     """The unit of work's view of the database. Flushes, never commits."""
 
     def __init__(self, session: Session) -> None:
