@@ -102,7 +102,7 @@ def test_out_of_time_it_still_returns_a_valid_plan_never_worse_than_greedy() -> 
         st.tuples(st.sets(st.sampled_from("abcdef"), min_size=1, max_size=3), st.integers(0, 200), st.integers(1, 50)),
         min_size=1,
         max_size=7,
-    ),  # fmt: skip
+    ),
     prerequisite=st.integers(0, 6),
     budget=st.one_of(st.none(), st.integers(0, 400)),
     minimize=st.sampled_from(["price", "hours"]),

@@ -52,7 +52,9 @@ def test_the_bundle_holds_all_of_esco_and_the_onet_tools(taxonomy: Taxonomy) -> 
         ("manage tim", "manage time"),  # the last word is still being typed
     ],
 )
-def test_search_finds_labels_alternative_labels_typos_and_prefixes(taxonomy: Taxonomy, query: str, expected: str) -> None:
+def test_search_finds_labels_alternative_labels_typos_and_prefixes(
+    taxonomy: Taxonomy, query: str, expected: str
+) -> None:
     labels = [hit.skill.label for hit in taxonomy.search(query, 5)]
     assert expected in labels
 
@@ -74,7 +76,9 @@ def test_extraction_handles_phrases_inflections_and_prefers_esco(taxonomy: Taxon
     ad = ("You will be managing projects, communicating with stakeholders and building pipelines in Python. "
           "We deploy with Docker on Kubernetes; SQL is a must.")  # fmt: skip
     found = {h.skill.label: h for h in taxonomy.extract(ad)}
-    assert {"communicate with stakeholders", "Python (computer programming)", "Docker", "Kubernetes", "SQL"} <= set(found)
+    assert {"communicate with stakeholders", "Python (computer programming)", "Docker", "Kubernetes", "SQL"} <= set(
+        found
+    )
     assert "Python" not in found  # the O*NET tool of the same name gives way to the ESCO skill
     assert found["communicate with stakeholders"].matched == "communicating with stakeholders"
     scores = [h.score for h in taxonomy.extract(ad)]

@@ -32,6 +32,10 @@ def test_main_pages_have_no_serious_accessibility_violations(new_page: Any, live
     platform.accounts.create_user("axe.learner@example.org", PASSWORD, "learner", name="Axe Learner")
     pathway = platform.pathways.create("tu-example", {"name": "Axe Certificate", "description": "One module",
                                                       "requirements": {"all_of": [{"microcredential": mc_id}]}})  # fmt: skip
+    admin = platform.accounts.principal_of("admin@tu.example")
+    analyst = next(o for o in platform.taxonomy.taxonomy.occupations if o.label == "data analyst")
+    role = platform.roles.create(admin, "tu-example", "Axe analyst", platform.roles.from_occupation(analyst.uri))
+    platform.skills.share("axe.learner@example.org", "tu-example", True)
     problems: list[str] = []
     visitor = new_page()
     for path, name in (
@@ -40,6 +44,7 @@ def test_main_pages_have_no_serious_accessibility_violations(new_page: Any, live
         ("/signup", "signup"),
         ("/reset", "reset"),
         ("/verify", "verify"),
+        ("/catalogue?text=python", "catalogue"),
         (f"/credentials/{outcome.id}", "credential-page"),
     ):
         visitor.goto(path)
@@ -59,6 +64,8 @@ def test_main_pages_have_no_serious_accessibility_violations(new_page: Any, live
         ("/console/audit", "console-audit"), ("/console/staff", "console-staff"),
         ("/console/pathways", "console-pathways"), ("/console/pathways/new", "console-pathway-designer"),
         (f"/console/pathways/{pathway.id}", "console-pathway"), ("/console/recognition", "console-recognition"),
+        ("/talent?occupation_q=data+analyst", "talent-roles"), (f"/talent/roles/{role.id}", "talent-role"),
+        (f"/talent/team?role={role.id}", "talent-team"),
     ):  # fmt: skip
         issuer.goto(path)
         problems += _scan(issuer, name)
@@ -71,6 +78,8 @@ def test_main_pages_have_no_serious_accessibility_violations(new_page: Any, live
         ("/wallet/import", "wallet-import"),
         ("/wallet/pathways", "wallet-pathways"),
         ("/wallet/recognition", "wallet-recognition"),
+        ("/wallet/skills", "wallet-skills"),
+        (f"/wallet/plan?occupation_q=data+analyst&role={role.id}&budget=500", "wallet-plan"),
     ):
         learner.goto(path)
         problems += _scan(learner, name)

@@ -18,6 +18,7 @@ from microcred import bootstrap
 from microcred.cli import pathways as pathway_commands
 from microcred.cli import platform as platform_commands
 from microcred.cli import render
+from microcred.cli import skills as skill_commands
 from microcred.cli.options import instant
 from microcred.errors import InputError, MicrocredError, UsageError
 from microcred.standards import safejson
@@ -246,7 +247,7 @@ def demo(
     serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the web application after seeding.")] = True,
     port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
 ) -> None:
-    """Seed a realistic demo (3 organisations, 16 microcredentials, 200 learners) and serve it."""
+    """Seed a realistic demo (3 organisations, 19 microcredentials, 200 learners) and serve it."""
     if tour:
         from microcred.cli.demo import run
 
@@ -273,6 +274,7 @@ def demo(
 
 platform_commands.register(app)
 pathway_commands.register(app)
+skill_commands.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,4 +1,4 @@
-"""`make demo`: a university, a bootcamp and an employer, 16 microcredentials aligned to ESCO skills with
+"""`make demo`: a university, a bootcamp and an employer, 19 microcredentials aligned to ESCO skills with
 their EU elements, and 200 learners with awards spread over the past months (some revoked, some expired,
 some still to be claimed). Organisations and people are fictitious; the skills are real ESCO concepts."""
 
@@ -13,7 +13,8 @@ from microcred import bootstrap
 from microcred.config import Settings
 from microcred.domain.microcredentials import MicrocredentialDefinition
 from microcred.services.awarding import AwardRequest
-from microcred.services.skill_picker import find
+from microcred.services.job_roles import RoleSkillIn
+from microcred.services.taxonomy import TaxonomyService
 
 PASSWORD = "microcred-demo-2026"  # noqa: S105 - the demo prints it; demo data only
 LOGINS = (
@@ -43,6 +44,7 @@ class Course:
     price: float
     months: int | None
     tags: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()  # names of courses to hold first
 
 
 COURSES = (
@@ -224,6 +226,43 @@ COURSES = (
         24,
         ("data",),
     ),
+    Course(
+        "codeforge",
+        "Containers with Docker and Kubernetes",
+        ("Docker", "Kubernetes", "DevOps"),
+        2,
+        50,
+        5,
+        "online",
+        350,
+        24,
+        ("cloud",),
+        ("Databases and SQL",),
+    ),
+    Course(
+        "helix",
+        "Stakeholder Communication",
+        ("communicate with stakeholders", "give live presentation"),
+        1,
+        25,
+        5,
+        "blended",
+        150,
+        None,
+        ("transversal",),
+    ),
+    Course(
+        "codeforge",
+        "Cloud Data Engineering Bootcamp",
+        ("Docker", "SQL", "Python (computer programming)", "Amazon Web Services AWS software"),
+        6,
+        160,
+        6,
+        "online",
+        1200,
+        24,
+        ("cloud", "data"),
+    ),
 )
 FIRST = ("Ada", "Alan", "Grace", "Linus", "Margaret", "Tim", "Hedy", "Katherine", "Dennis", "Barbara", "Edsger", "Frances",
          "Guido", "Radia", "Sophie", "Lars", "Amara", "Jonas", "Mei", "Ines", "Mateo", "Zofia", "Noor", "Eamon", "Lucía")  # fmt: skip
@@ -241,8 +280,9 @@ class SteppedClock:
         return self.instant
 
 
-def definition(course: Course) -> MicrocredentialDefinition:
-    skills = [s for s in (find(label) for label in course.skills) if s is not None]
+def definition(course: Course, taxonomy: TaxonomyService) -> MicrocredentialDefinition:
+    found = [taxonomy.find_label(label) for label in course.skills]
+    skills = [{"uri": s.uri, "label": s.label, "framework": s.framework} for s in found if s is not None]
     return MicrocredentialDefinition.model_validate({
         "name": course.name,
         "description": f"{course.name}: a short, assessed microcredential ({course.hours:g} hours of notional workload) at EQF level {course.eqf}.",
@@ -290,11 +330,13 @@ def seed(settings: Settings, progress: Callable[[str], None] = print, learners: 
         for email, role, org, _what in LOGINS:
             platform.accounts.create_user(email, PASSWORD, role, org, name=email.split("@")[0].title())
         catalogue = [
-            (course, platform.catalog.create(course.issuer, definition(course), actor="demo").id) for course in COURSES
+            (course, platform.catalog.create(course.issuer, definition(course, platform.taxonomy), actor="demo").id)
+            for course in COURSES
         ]
         progress(f"{len(ISSUERS)} issuers, {len(catalogue)} microcredentials")
         _awards(platform, clock, catalogue, now, learners, progress)
         _pathways(platform, clock, catalogue, now, progress)
+        _skills(platform, progress)
     finally:
         platform.close()
 
@@ -389,3 +431,43 @@ def _pathways(
     platform.recognition.add_rule("northbridge", RuleIn("BSc Computer Science", "CS-150", 5, "pass-fail",
                                                         {"microcredential": bootcamp}), actor="demo")  # fmt: skip
     progress(f"1 pathway ({certificate.name}: {result.satisfied} learners complete), 1 recognition rule")
+
+
+ROLE_SKILLS = (
+    "Python (computer programming)",
+    "SQL",
+    "data analytics",
+    "machine learning",
+    "Docker",
+    "communicate with stakeholders",
+)
+
+
+def _skills(platform: bootstrap.Platform, progress: Callable[[str], None]) -> None:
+    """Two thirds of the learners with accounts let employers find them; Helix defines two roles."""
+    rng = random.Random(7)  # noqa: S311 - the same demo every time
+    countries = ("NL", "DE", "BE", "FR", "ES", "PL", "IE")
+    with platform.runtime.db.read() as repo:
+        learners = [u.email for u in repo.users_of(None) if u.role == "learner"]
+    for email in learners:
+        held = platform.skills.held(email)
+        if email != "ada@learners.example" and rng.random() > 0.67:
+            continue
+        platform.skills.set_country(email, rng.choice(countries))
+        for credential in held:
+            platform.skills.set_discoverable(email, credential.provenance.ref, True)
+        if email == "ada@learners.example" or rng.random() < 0.3:
+            platform.skills.share(email, "helix", True)
+    admin = platform.accounts.principal_of("talent@helix.example")
+    picked = [platform.taxonomy.find_label(label) for label in ROLE_SKILLS]
+    platform.roles.create(
+        admin, "helix", "Junior data engineer",
+        [RoleSkillIn(uri=s.uri, essential=n < 4, importance=5 - min(n, 3)) for n, s in enumerate(picked) if s],
+        description="Builds and runs our data pipelines.",
+    )  # fmt: skip
+    analyst = next(o for o in platform.taxonomy.taxonomy.occupations if o.label == "data analyst")
+    platform.roles.create(
+        admin, "helix", "Data analyst", platform.roles.from_occupation(analyst.uri, with_optional=False),
+        occupation_uri=analyst.uri, source="occupation",
+    )  # fmt: skip
+    progress(f"{len(learners)} learner skill profiles, 2 job roles")

@@ -8,6 +8,7 @@ tokens keep `+`, `#` and inner dots so C++, C# and Node.js survive.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 import unicodedata
 from collections import defaultdict
@@ -53,6 +54,8 @@ class SkillHit:
 
 
 def normalise(text: str) -> str:
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.lower())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
@@ -61,6 +64,7 @@ def tokens(text: str) -> list[str]:
     return TOKEN.findall(normalise(text))
 
 
+@functools.lru_cache(maxsize=200_000)
 def stem(token: str) -> str:
     """Strips inflections (plural, -ing, -ed, final e) so word forms meet; derivations (-ment, -tion) stay."""
     if len(token) <= 3 or not token.isalpha():

@@ -60,6 +60,7 @@ class Web:
         self.env.filters["from_json"] = json.loads
         self.env.filters["length_of_parts"] = lambda text: f"{len(json.loads(text))} credential(s)"
         self.env.globals["base_url"] = platform.runtime.base_url
+        self.env.globals["taxonomy_attribution"] = lambda: " ".join(platform.taxonomy.attribution)
 
     # -- who is asking --------------------------------------------------------
     def user(self, request: Request) -> SessionUser | None:
