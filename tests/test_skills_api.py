@@ -10,7 +10,10 @@ from fastapi.testclient import TestClient
 
 from microcred import bootstrap
 from microcred.services.awarding import AwardRequest
-from tests.test_api import _auth, _problem, client, tokens  # noqa: F401 - fixtures
+from tests import test_api
+from tests.test_api import _auth, _problem
+
+client, tokens = test_api.client, test_api.tokens  # the same fixtures as the rest of the API tests
 
 PYTHON = "http://data.europa.eu/esco/skill/ccd0a1d9-afda-43d9-b901-96344886e14d"
 SQL = "http://data.europa.eu/esco/skill/598de5b0-5b58-4ea7-8058-a4bc4d18c742"
