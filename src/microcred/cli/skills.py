@@ -61,11 +61,14 @@ def skills_search(
 def skills_extract(
     source: Annotated[str, typer.Argument(help="A job advertisement: a UTF-8 text file, or - for stdin.")],
     limit: Annotated[int, typer.Option("--limit", min=1, max=200)] = 30,
+    semantic: Annotated[
+        bool | None, typer.Option("--semantic/--lexical", help="Also match by embeddings ([semantic] extra).")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """The skills a job advertisement asks for, best first, each with URI, label and score."""
     p = platform()
-    hits = [hit_json(h) for h in p.taxonomy.extract(_read_text(source), limit)]
+    hits = [hit_json(h) for h in p.taxonomy.extract(_read_text(source), limit, semantic=semantic)]
     emit(as_json, hits, "\n".join(f"{h['score']:.2f}  {h['label']} ({h['framework']})\t{h['uri']}" for h in hits) or "no skills found")  # fmt: skip
     _attribution(p.taxonomy.attribution)
 

@@ -19,6 +19,8 @@ from typing import Any
 TOKEN = re.compile(r"\.?[a-z0-9][a-z0-9+#]*(?:\.[a-z0-9]+)*")
 PARENTHESES = re.compile(r"\s*\([^)]*\)")
 LABEL_WEIGHT = {"preferred": 1.0, "alternative": 0.85, "short": 0.8, "hidden": 0.6}
+DETERMINERS = frozenset({"a", "an", "the", "your", "their", "our", "his", "her", "its", "my"})
+ACRONYM = re.compile(r"[A-Z][A-Z0-9]{1,4}")  # "IT", "HR": they match the text only in capitals, never "it"
 GENERIC_DF = 25  # a one-word label whose word is part of this many labels is too generic to extract alone
 MAX_QUERY = 200
 
@@ -53,10 +55,10 @@ class SkillHit:
     matched: str  # the label (search) or text (extraction) that matched
 
 
-def normalise(text: str) -> str:
+def normalise(text: str, *, lower: bool = True) -> str:
     if text.isascii():
-        return text.lower()
-    decomposed = unicodedata.normalize("NFKD", text.lower())
+        return text.lower() if lower else text
+    decomposed = unicodedata.normalize("NFKD", text.lower() if lower else text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
@@ -87,6 +89,15 @@ def stem(token: str) -> str:
 
 def stems(text: str) -> tuple[str, ...]:
     return tuple(stem(t) for t in tokens(text))
+
+
+def phrase_key(text: str) -> tuple[str, ...]:
+    """Stems without determiners, so "manage your time" meets "manage time"."""
+    key = stems(text)
+    return tuple(w for w in key if w not in DETERMINERS) or key
+
+
+CASED = re.compile(TOKEN.pattern, re.IGNORECASE)
 
 
 def _deletes(token: str) -> set[str]:
@@ -261,17 +272,21 @@ class _PhraseIndex:
         self.taxonomy = taxonomy
         document_frequency: dict[str, set[int]] = defaultdict(set)
         phrases: dict[tuple[str, ...], dict[int, str]] = defaultdict(dict)
+        self.acronyms: set[tuple[str, ...]] = set()
+        plain: set[tuple[str, ...]] = set()
         for position in range(len(taxonomy.skills)):
             for label, kind in taxonomy.labels_of(position):
-                key = stems(label)
+                key = phrase_key(label)
                 if not key:
                     continue
+                (self.acronyms if ACRONYM.fullmatch(label.strip()) else plain).add(key)
                 known = phrases[key].get(position)
                 if known is None or LABEL_WEIGHT[kind] > LABEL_WEIGHT[known]:
                     phrases[key][position] = kind
                 if taxonomy.skills[position].framework == "ESCO":  # tool names reuse "sql", "java" endlessly
                     for word in key:
                         document_frequency[word].add(position)
+        self.acronyms -= plain  # "CISCO" beside "Cisco": the word matches in any case
         self.by_first: dict[str, list[tuple[tuple[str, ...], dict[int, str]]]] = defaultdict(list)
         for key, owners in phrases.items():
             if len(key) == 1 and (len(document_frequency[key[0]]) >= GENERIC_DF or len(key[0]) < 2):
@@ -281,13 +296,21 @@ class _PhraseIndex:
             candidates.sort(key=lambda item: -len(item[0]))
 
     def extract(self, text: str, limit: int, minimum: float) -> list[SkillHit]:
-        surface = tokens(text[:200_000])
-        words = [stem(t) for t in surface]
+        text = text[:200_000]
+        surface = tokens(text)
+        cased = CASED.findall(normalise(text, lower=False))
+        if len(cased) != len(surface):
+            cased = surface  # a case change altered the tokens: acronyms then never match
+        kept_at = [n for n, t in enumerate(surface) if t not in DETERMINERS]
+        words = [stem(surface[n]) for n in kept_at]
         spans: list[tuple[int, int, dict[int, str]]] = []
         for start, word in enumerate(words):
             for key, owners in self.by_first.get(word, ()):
-                if tuple(words[start : start + len(key)]) == key:
-                    spans.append((start, start + len(key), owners))
+                if tuple(words[start : start + len(key)]) != key:
+                    continue
+                if key in self.acronyms and not cased[kept_at[start]].isupper():
+                    continue
+                spans.append((start, start + len(key), owners))
         kept = [s for s in spans if not any(o[0] <= s[0] and s[1] <= o[1] and o[1] - o[0] > s[1] - s[0] for o in spans)]
         scores: dict[int, float] = {}
         matched: dict[int, str] = {}
@@ -298,7 +321,7 @@ class _PhraseIndex:
             for position, kind in preferred.items():
                 score = LABEL_WEIGHT[kind] * length * share
                 scores[position] = max(scores.get(position, 0.0), score) + (0.05 if position in scores else 0.0)
-                matched.setdefault(position, " ".join(surface[start:end]))
+                matched.setdefault(position, " ".join(surface[kept_at[start] : kept_at[end - 1] + 1]))
         ranked = sorted(scores.items(), key=lambda item: (-item[1], self.taxonomy.skills[item[0]].label))
         return [
             SkillHit(self.taxonomy.skills[p], round(min(s, 1.0), 4), matched[p]) for p, s in ranked if s >= minimum

@@ -204,7 +204,6 @@ class SkillProfileService:
         with self.runtime.db.transaction() as repo:
             user = self._learner(repo, email)
             repo.set_discoverable(user.id, credential_ref, discoverable, self.runtime.clock.now())
-            repo.set_evidence_discoverable(user.id, credential_ref, discoverable)
             self.runtime.audit(repo, email, "skills.discoverable", None, credential_ref, discoverable=discoverable)
         self.refresh(email)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from microcred.domain.microcredentials import Skill
 from microcred.domain.skills import OccupationRecord, SkillHit, SkillRecord, Taxonomy
-from microcred.errors import InputError
+from microcred.errors import InputError, UsageError
 from microcred.services import taxonomy_build
 from microcred.services.issuing import NotFound
 
@@ -32,8 +32,10 @@ def _bundled() -> bytes:
 
 
 class TaxonomyService:
-    def __init__(self, override: Path) -> None:
+    def __init__(self, override: Path, *, semantic: bool = False) -> None:
         self.override = override  # where `skills import` writes a newer release
+        self.semantic = semantic  # extraction also by embeddings, when the extra is installed
+        self._semantic: Any = None
 
     @property
     def taxonomy(self) -> Taxonomy:
@@ -54,8 +56,23 @@ class TaxonomyService:
     def search(self, query: str, limit: int = 10, framework: str | None = None) -> list[SkillHit]:
         return self.taxonomy.search(query, max(1, min(limit, 100)), framework)
 
-    def extract(self, text: str, limit: int = 50) -> list[SkillHit]:
-        return self.taxonomy.extract(text, max(1, min(limit, 200)))
+    def extract(self, text: str, limit: int = 50, *, semantic: bool | None = None) -> list[SkillHit]:
+        limit = max(1, min(limit, 200))
+        if not (self.semantic if semantic is None else semantic):
+            return self.taxonomy.extract(text, limit)
+        return self._semantic_extractor().extract(text, limit)  # type: ignore[no-any-return]
+
+    def _semantic_extractor(self) -> Any:
+        with _LOCK:
+            if self._semantic is None or self._semantic.taxonomy is not self.taxonomy:
+                try:
+                    from microcred.services.semantic import SemanticExtractor
+                except ImportError as exc:
+                    raise UsageError(
+                        "semantic extraction needs the optional extra: pip install 'microcred[semantic]'"
+                    ) from exc
+                self._semantic = SemanticExtractor(self.taxonomy, self.override.parent / "semantic")
+            return self._semantic
 
     def skill(self, uri: str) -> SkillRecord:
         found = self.taxonomy.skill(uri.strip())

@@ -404,7 +404,9 @@ class SkillEvidence(Base):
     """One skill a learner holds through one credential that verifies (issued here or imported)."""
 
     __tablename__ = "skill_evidence"
-    __table_args__ = (Index("ix_skill_evidence_search", "skill_id", "discoverable", "user_id", "expires_at"),)
+    __table_args__ = (
+        Index("ix_skill_evidence_search", "skill_id", "discoverable", "user_id", "expires_at", "issued_at", "level"),
+    )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     skill_id: Mapped[int] = mapped_column(ForeignKey("skill_refs.id"))
@@ -418,6 +420,18 @@ class SkillEvidence(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     level: Mapped[int | None] = mapped_column(Integer)  # EQF level of the microcredential
     discoverable: Mapped[bool] = mapped_column(Boolean)
+
+
+class SkillHolding(Base):
+    """Per learner and skill, what their discoverable evidence adds up to: what candidate search reads."""
+
+    __tablename__ = "skill_holdings"
+    __table_args__ = (Index("ix_skill_holdings_search", "skill_id", "user_id", "valid_until", "last_issued", "level"),)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    skill_id: Mapped[int] = mapped_column(ForeignKey("skill_refs.id"), primary_key=True)
+    last_issued: Mapped[datetime] = mapped_column(UtcDateTime())
+    level: Mapped[int | None] = mapped_column(Integer)
+    valid_until: Mapped[datetime | None] = mapped_column(UtcDateTime())  # None: some evidence never expires
 
 
 class DiscoverableCredential(Base):

@@ -13,6 +13,21 @@ from sqlalchemy.orm import Session
 from microcred.storage import models
 
 E = models.SkillEvidence
+H = models.SkillHolding
+
+
+def holdings_of(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per skill: the newest issue, the highest level, and the last day any of it still counts (None: forever)."""
+    found: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        held = found.setdefault(row["skill_id"], {"skill_id": row["skill_id"], "last_issued": row["issued_at"],
+                                                  "level": row["level"], "valid_until": row["expires_at"]})  # fmt: skip
+        held["last_issued"] = max(held["last_issued"], row["issued_at"])
+        if row["level"] is not None:
+            held["level"] = max(held["level"] or 0, row["level"])
+        if held["valid_until"] is not None:
+            held["valid_until"] = None if row["expires_at"] is None else max(held["valid_until"], row["expires_at"])
+    return list(found.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,14 +78,14 @@ class SkillQueries:
 
     # -- evidence -----------------------------------------------------------------------------
     def replace_evidence(self, user_id: int, rows: list[dict[str, Any]]) -> None:
+        """The learner's evidence rows, and the per-skill holdings their discoverable ones add up to."""
         self.session.execute(delete(E).where(E.user_id == user_id))
+        self.session.execute(delete(H).where(H.user_id == user_id))
         if rows:
             self.session.execute(insert(E), [{**row, "user_id": user_id} for row in rows])
-
-    def set_evidence_discoverable(self, user_id: int, credential_ref: str, discoverable: bool) -> None:
-        self.session.query(E).filter(E.user_id == user_id, E.credential_ref == credential_ref).update(
-            {E.discoverable: discoverable}, synchronize_session=False
-        )
+        holdings = holdings_of([row for row in rows if row["discoverable"]])
+        if holdings:
+            self.session.execute(insert(H), [{**row, "user_id": user_id} for row in holdings])
 
     def evidence(
         self, user_ids: list[int], skill_ids: list[int] | None, now: datetime, *, discoverable_only: bool
@@ -95,6 +110,22 @@ class SkillQueries:
         self, weights: dict[int, float], now: datetime, where: CandidateFilter, limit: int, offset: int
     ) -> list[RankedCandidate]:
         """Discoverable learners by the summed weight of the role's skills they hold (each skill once)."""
+        if where.issuer or where.achievement_type:
+            return self._rank_by_evidence(weights, now, where, limit, offset)
+        query = select(H.user_id.label("user_id"), H.skill_id.label("skill_id"), H.last_issued.label("last"),
+                       H.level.label("level")).where(
+            H.skill_id.in_(list(weights)), or_(H.valid_until.is_(None), H.valid_until > now)
+        )  # fmt: skip
+        if where.country:
+            query = query.join(models.LearnerProfile, models.LearnerProfile.user_id == H.user_id).where(
+                models.LearnerProfile.country == where.country
+            )
+        return self._ranked(query.subquery(), weights, limit, offset)
+
+    def _rank_by_evidence(
+        self, weights: dict[int, float], now: datetime, where: CandidateFilter, limit: int, offset: int
+    ) -> list[RankedCandidate]:
+        """With an issuer or credential-type filter, from the evidence rows that pass it."""
         conditions = [
             E.skill_id.in_(list(weights)),
             E.discoverable.is_(True),
@@ -107,13 +138,15 @@ class SkillQueries:
         held = (
             select(E.user_id, E.skill_id, func.max(E.issued_at).label("last"), func.max(E.level).label("level"))
             .where(*conditions)
-            .group_by(E.user_id, E.skill_id)
+            .group_by(E.skill_id, E.user_id)  # the index's order: grouped as it is read
         )
         if where.country:
             held = held.join(models.LearnerProfile, models.LearnerProfile.user_id == E.user_id).where(
                 models.LearnerProfile.country == where.country
             )
-        inner = held.subquery()
+        return self._ranked(held.subquery(), weights, limit, offset)
+
+    def _ranked(self, inner: Any, weights: dict[int, float], limit: int, offset: int) -> list[RankedCandidate]:
         score = func.sum(case(weights, value=inner.c.skill_id, else_=0.0)).label("score")
         last = type_coerce(func.max(inner.c.last), models.UtcDateTime()).label("last")
         level = func.coalesce(func.max(inner.c.level), 0).label("level")
