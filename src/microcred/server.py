@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from fastapi import FastAPI
 
 from microcred import bootstrap
@@ -17,4 +19,7 @@ def create_app(platform: bootstrap.Platform) -> FastAPI:
 
 
 def app_factory() -> FastAPI:
-    return create_app(bootstrap.build_platform(Settings()))
+    platform = bootstrap.build_platform(Settings())
+    # the taxonomy's indexes take a second or two to build: build them before the first typeahead asks
+    threading.Thread(target=platform.taxonomy.warm, name="taxonomy-warm", daemon=True).start()
+    return create_app(platform)

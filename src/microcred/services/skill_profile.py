@@ -157,11 +157,15 @@ class SkillProfileService:
                 return 0  # an unproven address must not expose what was awarded to it
             names = {uri: (label, fw) for h in held for uri, label, fw in h.skills}
             ids = repo.skill_ids(names)
+            issuers = repo.issuer_ids(
+                {h.provenance.issuer or h.provenance.issuer_name: h.provenance.issuer_name for h in held}
+            )
             rows = [
                 {
                     "skill_id": ids[uri], "source": h.provenance.source, "credential_ref": h.provenance.ref,
                     "credential_name": h.provenance.name, "issuer_name": h.provenance.issuer_name,
                     "issuer": h.provenance.issuer, "achievement_type": h.provenance.achievement_type,
+                    "issuer_ref": issuers[h.provenance.issuer or h.provenance.issuer_name],
                     "issued_at": h.provenance.issued_at, "expires_at": h.provenance.expires_at,
                     "level": h.provenance.level, "discoverable": h.provenance.discoverable,
                 }

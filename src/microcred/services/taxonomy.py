@@ -49,6 +49,11 @@ class TaxonomyService:
                 _LOADED[key] = Taxonomy.from_bundle(taxonomy_build.decode(data))
             return _LOADED[key]
 
+    def warm(self) -> None:
+        """Build the search and extraction indexes now rather than on first use."""
+        self.taxonomy.search("warm", 1)
+        self.taxonomy.extract("warm")
+
     @property
     def attribution(self) -> list[str]:
         return self.taxonomy.attribution

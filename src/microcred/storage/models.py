@@ -400,12 +400,26 @@ class SkillRef(Base):
     framework: Mapped[str] = mapped_column(String(60))
 
 
+class IssuerRef(Base):
+    """An issuer some skill evidence comes from (here or elsewhere), with a small integer for the filter index."""
+
+    __tablename__ = "issuer_refs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    did: Mapped[str] = mapped_column(String(500), unique=True)
+    name: Mapped[str] = mapped_column(String(500), index=True)
+
+
+_COVERED = ("skill_id", "discoverable", "user_id", "expires_at", "issued_at", "level")
+
+
 class SkillEvidence(Base):
     """One skill a learner holds through one credential that verifies (issued here or imported)."""
 
     __tablename__ = "skill_evidence"
     __table_args__ = (
-        Index("ix_skill_evidence_search", "skill_id", "discoverable", "user_id", "expires_at", "issued_at", "level"),
+        Index("ix_skill_evidence_search", *_COVERED),
+        Index("ix_skill_evidence_by_issuer", "issuer_ref", *_COVERED),
+        Index("ix_skill_evidence_by_type", "achievement_type", *_COVERED),
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
@@ -415,6 +429,7 @@ class SkillEvidence(Base):
     credential_name: Mapped[str] = mapped_column(String(500))
     issuer_name: Mapped[str] = mapped_column(String(500))
     issuer: Mapped[str] = mapped_column(String(500))  # the issuer's DID or URL
+    issuer_ref: Mapped[int] = mapped_column(ForeignKey("issuer_refs.id"))
     achievement_type: Mapped[str] = mapped_column(String(60))
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

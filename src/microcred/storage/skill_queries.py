@@ -67,6 +67,28 @@ class SkillQueries:
                 found.update(self.known_skill_ids([uri]))
         return found
 
+    def issuer_ids(self, issuers: dict[str, str]) -> dict[str, int]:
+        """Integer ids for issuers (DID -> name), creating the missing ones."""
+        query = select(models.IssuerRef.did, models.IssuerRef.id).where(models.IssuerRef.did.in_(list(issuers)))
+        found = {did: int(i) for did, i in self.session.execute(query)}
+        for did, name in issuers.items():
+            if did in found:
+                continue
+            try:
+                with self.session.begin_nested():
+                    row = models.IssuerRef(did=did[:500], name=name[:500])
+                    self.session.add(row)
+                    self.session.flush()
+                found[did] = row.id
+            except IntegrityError:  # another writer named it first
+                found.update(self.issuer_ids({did: name}))
+        return found
+
+    def issuers_named(self, value: str) -> list[int]:
+        """Issuers whose DID or name is exactly this."""
+        query = select(models.IssuerRef.id).where(or_(models.IssuerRef.did == value, models.IssuerRef.name == value))
+        return list(self.session.scalars(query))
+
     def known_skill_ids(self, uris: list[str]) -> dict[str, int]:
         found: dict[str, int] = {}
         for start in range(0, len(uris), 500):
@@ -132,7 +154,10 @@ class SkillQueries:
             or_(E.expires_at.is_(None), E.expires_at > now),
         ]
         if where.issuer:
-            conditions.append(or_(E.issuer == where.issuer, E.issuer_name == where.issuer))
+            issuers = self.issuers_named(where.issuer)
+            if not issuers:
+                return []
+            conditions.append(E.issuer_ref.in_(issuers))
         if where.achievement_type:
             conditions.append(E.achievement_type == where.achievement_type)
         held = (
