@@ -348,6 +348,14 @@ def main() -> None:
     import pathways
 
     text += "\n" + "\n".join(pathways.render(pathways.measure(2_000 if args.quick else 100_000)))
+    import skills
+    import skills_eval
+
+    scale = (10_000, 100_000, 60, 40) if args.quick else (100_000, 1_000_000, 300, 200)
+    text += "\n" + "\n".join(skills.render(skills.measure(*scale)))
+    text += "\n" + "\n".join(
+        skills_eval.render({"extraction": skills_eval.extraction(), "plans": skills_eval.optimality(scale[3] // 2)})
+    )
     print(text)
     if args.write:
         args.write.parent.mkdir(parents=True, exist_ok=True)

@@ -130,25 +130,44 @@ def generate_index(url: str, folder: Path, learners: int, credentials: int, seed
             rows, holdings = [], []
     evidence += _insert(platform, models.SkillEvidence, rows)
     _insert(platform, models.SkillHolding, holdings)
-    _analyze(platform)
+    _analyze(url)
     insert_seconds = time.perf_counter() - started
     platform.close()
     return {"learners": learners, "credentials": made, "rows": evidence, "insert_s": insert_seconds, "careers": careers}
 
 
 def _insert(platform: Any, model: Any, rows: list[dict[str, Any]]) -> int:
+    """Bulk rows: COPY on PostgreSQL (plain inserts there take a quarter of an hour), batched inserts on SQLite."""
+    engine = platform.runtime.db.engine
+    if rows and engine.dialect.name == "postgresql":
+        columns = list(rows[0])
+        connection = engine.raw_connection()
+        try:
+            with (
+                connection.cursor() as cursor,
+                cursor.copy(f"COPY {model.__tablename__} ({', '.join(columns)}) FROM STDIN") as copy,
+            ):
+                for row in rows:
+                    copy.write_row([row[c] for c in columns])
+            connection.commit()
+        finally:
+            connection.close()
+        return len(rows)
     for start in range(0, len(rows), 20_000):
         with platform.runtime.db.transaction() as repo:
             repo.insert_many(model, rows[start : start + 20_000])
     return len(rows)
 
 
-def _analyze(platform: Any) -> None:
-    """Fresh planner statistics, as a running installation has them."""
-    from sqlalchemy import text
+def _analyze(url: str) -> None:
+    """Planner statistics and, on PostgreSQL, the visibility map: the state autovacuum keeps a running
+    installation in (since PostgreSQL 13 inserts alone trigger it), which index-only scans rely on."""
+    from sqlalchemy import create_engine, text
 
-    with platform.runtime.db.transaction() as repo:
-        repo.session.execute(text("ANALYZE"))
+    engine = create_engine(url)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM ANALYZE" if url.startswith("postgresql") else "ANALYZE"))
+    engine.dispose()
 
 
 def time_search(url: str, folder: Path, careers: list[Any], queries: int, seed: int = 5) -> dict[str, Any]:
@@ -169,27 +188,24 @@ def time_search(url: str, folder: Path, careers: list[Any], queries: int, seed: 
         skills = [taxonomy.skills[i].uri for i in occupation.essential][:15]
         picked = [RoleSkillIn(uri=u, essential=n < 10, importance=rng.randint(1, 5)) for n, u in enumerate(skills)]
         roles.append(platform.roles.create(admin, "bench-employer", occupation.label, picked).id)
-    filters: list[dict[str, Any]] = [
-        {},
-        {},
-        {"country": "NL"},
-        {"issuer": "Bench Issuer 7"},
-        {"achievement_type": "Certificate"},
-        {},
-    ]
+    kinds: dict[str, dict[str, Any]] = {"none": {}, "country": {"country": "NL"}, "issuer": {"issuer": "Bench Issuer 7"},
+                                        "type": {"achievement_type": "Certificate"}}  # fmt: skip
     for role in roles[:5]:
         platform.talent.match(admin, role)  # warm: a running server has its caches and pages hot
-    times, totals = [], []
-    for n in range(queries):
-        role, where = roles[n % len(roles)], filters[n % len(filters)]
-        start = time.perf_counter()
-        match = platform.talent.match(admin, role, limit=20, **where)
-        times.append(time.perf_counter() - start)
-        totals.append(match.total)
-        assert all(c.proofs for c in match.candidates)
+    out: dict[str, Any] = {"queries": queries}
+    for kind, where in kinds.items():
+        times, totals = [], []
+        for n in range(queries if kind == "none" else queries // 3):
+            role = roles[n % len(roles)]
+            start = time.perf_counter()
+            match = platform.talent.match(admin, role, limit=20, **where)
+            times.append(time.perf_counter() - start)
+            totals.append(match.total)
+            assert all(c.proofs for c in match.candidates)
+        out[kind] = {"p50_ms": statistics.median(times) * 1000, "p95_ms": _pct(times, 0.95) * 1000,
+                     "median_matches": statistics.median(totals), "max_matches": max(totals)}  # fmt: skip
     platform.close()
-    return {"p50_ms": statistics.median(times) * 1000, "p95_ms": _pct(times, 0.95) * 1000, "queries": queries,
-            "median_matches": statistics.median(totals), "max_matches": max(totals)}  # fmt: skip
+    return out
 
 
 def time_taxonomy(queries: int = 1_000, seed: int = 23) -> dict[str, Any]:
@@ -347,32 +363,75 @@ def measure(
     return out
 
 
-def render(m: dict[str, Any]) -> list[str]:
-    r, t = m["recommend"], m["taxonomy"]
-    lines = [SECTION, "",
-             f"Skill search over the whole taxonomy ({t['skills']:,} skills and tools, every label), {t['queries']:,} "
-             "typeahead queries made from real labels (prefixes, whole labels, alternative labels, swapped letters): "
-             f"p50 {t['p50_ms']:.2f} ms, p95 {t['p95_ms']:.2f} ms (target ≤ 20 ms: {'met' if t['p95_ms'] <= 20 else '**not met**'}), "
-             f"slowest {t['max_ms']:.1f} ms; the index builds in {t['build_s']:.1f} s on first use. Extracting the skills "
-             f"of a 12-sentence job advertisement: p50 {t['extract_p50_ms']:.1f} ms, p95 {t['extract_p95_ms']:.1f} ms.", "", "Candidate search (`TalentService.match`: rank, then explain the top 20 with their credentials):", "",
-             "| database | learners | credentials | index rows | p50 | p95 | target p95 ≤ 100 ms |", "|---|---:|---:|---:|---:|---:|---|"]  # fmt: skip
+def _taxonomy_lines(t: dict[str, Any]) -> list[str]:
+    ok = "met" if t["p95_ms"] <= 20 else "**not met**"
+    return [
+        f"Skill search over the whole taxonomy ({t['skills']:,} skills and tools, every label): {t['queries']:,} typeahead",
+        "queries made from real labels (prefixes, whole labels, alternative labels, two letters swapped):",
+        f"p50 {t['p50_ms']:.2f} ms, p95 {t['p95_ms']:.2f} ms (target ≤ 20 ms: {ok}), slowest {t['max_ms']:.1f} ms.",
+        f"The search index builds in {t['build_s']:.1f} s on first use (the server builds it at start).",
+        f"Extracting the skills of a 12-sentence job advertisement: p50 {t['extract_p50_ms']:.1f} ms,",
+        f"p95 {t['extract_p95_ms']:.1f} ms.",
+        "",
+    ]
+
+
+def _search_lines(m: dict[str, Any]) -> list[str]:
+    lines = [
+        "Candidate search (`TalentService.match`: rank, then explain the top 20 with their credentials), 15-skill roles:",
+        "",
+        "| database | learners | credentials | index rows | p50 | p95 | target p95 ≤ 100 ms |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
     for kind in ("sqlite", "postgresql"):
-        s = m[kind]
+        s, n = m[kind]["none"], m[kind]
         ok = "met" if s["p95_ms"] <= 100 else "**not met**"
+        lines.append(f"| {kind} | {n['learners']:,} | {n['credentials']:,} | {n['rows']:,} | {s['p50_ms']:.1f} ms "
+                     f"| {s['p95_ms']:.1f} ms | {ok} |")  # fmt: skip
+    none = m["sqlite"]["none"]
+    lines += [
+        "",
+        f"{m['sqlite']['queries']} queries over 40 roles made from the most followed careers' essential skills.",
+        f"Matching learners per query: median {none['median_matches']:,.0f}, at most {none['max_matches']:,}.",
+        f"With a filter ({m['sqlite']['queries'] // 3} queries each), p50 / p95:",
+        "",
+        "| filter | SQLite | PostgreSQL |",
+        "|---|---:|---:|",
+    ]
+    for kind, title in (("country", "country (NL, a tenth of learners)"), ("issuer", "issuer (one of 50)"),
+                        ("type", "credential type (Certificate, a sixth)")):  # fmt: skip
+        a, b = m["sqlite"][kind], m["postgresql"][kind]
         lines.append(
-            f"| {kind} | {s['learners']:,} | {s['credentials']:,} | {s['rows']:,} | {s['p50_ms']:.1f} ms | {s['p95_ms']:.1f} ms | {ok} |"
+            f"| {title} | {a['p50_ms']:.1f} / {a['p95_ms']:.1f} ms | {b['p50_ms']:.1f} / {b['p95_ms']:.1f} ms |"
         )
-    lines += ["", f"{m['sqlite']['queries']} queries over 40 roles of 15 skills; matching learners per query: median "
-              f"{m['sqlite']['median_matches']:,.0f}, at most {m['sqlite']['max_matches']:,}. Loading the index took "
-              f"{m['sqlite']['insert_s']:.0f} s on SQLite and {m['postgresql']['insert_s']:.0f} s on PostgreSQL (not part of the target).", "",
-              f"Learning plans over {r['offers']:,} microcredentials ({r['real']:,} real courses) for {r['cases']} gaps of 20 skills "
-              "(half minimise price, half hours; a third with a budget):", "",
-              "| measure | result | target |", "|---|---:|---|",
-              f"| solve time p50 / p95 | {r['p50_ms']:.1f} / {r['p95_ms']:.1f} ms | p95 ≤ 300 ms: {'met' if r['p95_ms'] <= 300 else '**not met**'} |",
-              f"| proven optimal by HiGHS | {r['optimal']} of {r['cases']} ({r['optimal'] / r['cases']:.1%}) | ≥ 99%: {'met' if r['optimal'] >= 0.99 * r['cases'] else '**not met**'} |",
-              f"| worse than greedy | {r['worse']} of {r['cases']} | never: {'met' if r['worse'] == 0 else '**not met**'} |",
-              f"| saving over greedy at equal coverage, mean / best | {r['saving_mean']:.1%} / {r['saving_max']:.1%} | — |", ""]  # fmt: skip
+    lines += [
+        "",
+        f"Loading the index took {m['sqlite']['insert_s']:.0f} s on SQLite and {m['postgresql']['insert_s']:.0f} s on",
+        "PostgreSQL (not part of the target).",
+        "",
+    ]
     return lines
+
+
+def _plan_lines(r: dict[str, Any]) -> list[str]:
+    fast = "met" if r["p95_ms"] <= 300 else "**not met**"
+    proven = "met" if r["optimal"] >= 0.99 * r["cases"] else "**not met**"
+    return [
+        f"Learning plans over {r['offers']:,} microcredentials ({r['real']:,} of them real courses), {r['cases']} gaps of",
+        "20 skills (half minimise price, half hours; a third with a budget):",
+        "",
+        "| measure | result | target |",
+        "|---|---:|---|",
+        f"| solve time p50 / p95 | {r['p50_ms']:.1f} / {r['p95_ms']:.1f} ms | p95 ≤ 300 ms: {fast} |",
+        f"| proven optimal by HiGHS | {r['optimal']} of {r['cases']} ({r['optimal'] / r['cases']:.1%}) | ≥ 99%: {proven} |",
+        f"| worse than greedy | {r['worse']} of {r['cases']} | never: {'met' if r['worse'] == 0 else '**not met**'} |",
+        f"| cheaper than greedy at equal coverage, mean / best | {r['saving_mean']:.1%} / {r['saving_max']:.1%} | — |",
+        "",
+    ]
+
+
+def render(m: dict[str, Any]) -> list[str]:
+    return [SECTION, "", *_taxonomy_lines(m["taxonomy"]), *_search_lines(m), *_plan_lines(m["recommend"])]
 
 
 if __name__ == "__main__":

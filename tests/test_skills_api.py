@@ -7,6 +7,8 @@ import io
 from typing import Any
 
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from microcred import bootstrap
 from microcred.services.awarding import AwardRequest
@@ -79,3 +81,39 @@ def test_an_employer_finds_an_opted_in_learner_and_the_learner_plans(
     _problem(client.get("/api/v1/me/plan", params={"role": role_id, "budget": -1}, headers=learner), 422, "validation")
     assert client.delete(f"/api/v1/roles/{role_id}", headers=hr).status_code == 204
     _problem(client.get(f"/api/v1/roles/{role_id}/candidates", headers=hr), 404, "not_found")
+
+
+_ROLES: dict[int, int] = {}
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30)
+    | st.sampled_from([PYTHON, "helix", "occupation", "skills", "text", "uri", "importance", "essential"]),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.sampled_from(["organisation", "title", "occupation", "skills", "text", "uri", "essential",
+                                       "importance", "credential", "discoverable", "country", "shared"]), children, max_size=5),
+    max_leaves=12,
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=JSONISH, query=st.dictionaries(st.sampled_from(["role", "occupation", "budget", "minimize", "q", "limit",
+                                                             "country", "issuer", "type", "offset"]), st.text(max_size=12)))  # fmt: skip
+def test_no_body_or_query_makes_the_skills_api_fail(
+    client: TestClient, tokens: dict[str, str], platform: bootstrap.Platform, body: Any, query: dict[str, str]
+) -> None:
+    if id(platform) not in _ROLES:  # the fixtures live for the whole test, across examples
+        made = client.post("/api/v1/roles", json={"organisation": "tu-example", "title": "Fuzz", "skills": [{"uri": PYTHON}]},
+                           headers=_auth(tokens["issuer_admin"]))  # fmt: skip
+        _ROLES[id(platform)] = made.json()["id"]
+    admin, learner = _auth(tokens["issuer_admin"]), _auth(tokens["learner"])
+    role_id = _ROLES[id(platform)]
+    for method, path, who in (
+        ("post", "/api/v1/roles", admin), ("put", f"/api/v1/roles/{role_id}", admin),
+        ("put", "/api/v1/me/skills/discoverable", learner), ("put", "/api/v1/me/profile", learner),
+        ("put", "/api/v1/me/shares/tu-example", learner), ("post", "/api/v1/skills/extract", learner),
+    ):  # fmt: skip
+        response = client.request(method, path, json=body, headers=who)
+        assert response.status_code < 500, (path, body, response.text)
+    for path, who in ((f"/api/v1/roles/{role_id}/candidates", admin), ("/api/v1/me/plan", learner),
+                      ("/api/v1/me/gap", learner), ("/api/v1/skills", learner), ("/api/v1/catalogue", learner)):  # fmt: skip
+        response = client.get(path, params=query, headers=who)
+        assert response.status_code < 500, (path, query, response.text)
