@@ -36,6 +36,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=FULL")  # issued credentials and revocations must survive a crash
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # Large reads (candidate search groups tens of thousands of index rows): temporary b-trees in memory,
+    # and the file mapped so every connection shares the operating system's page cache.
+    cursor.execute("PRAGMA temp_store=MEMORY")
+    cursor.execute("PRAGMA mmap_size=268435456")
+    cursor.execute("PRAGMA cache_size=-16384")
     cursor.close()
 
 
