@@ -50,21 +50,13 @@ def _pct(values: list[float], q: float) -> float:
 
 @contextmanager
 def database(kind: str, folder: Path) -> Any:
+    from tests.live_server import database_url
+
     if kind == "sqlite":
         yield f"sqlite:///{folder / 'skills.db'}"
         return
-    from sqlalchemy import create_engine, text
-
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{PG}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with database_url(folder, PG) as url:
+        yield url
 
 
 def _occupations(taxonomy: Any, minimum: int) -> list[Any]:
@@ -478,11 +470,10 @@ if __name__ == "__main__":
     parser.add_argument("--cases", type=int, default=200)
     parser.add_argument("--only", choices=["sqlite", "postgresql"], help="time one database (no report written)")
     args = parser.parse_args()
+    sys.path[:0] = [str(Path(__file__).resolve().parent), str(ROOT)]  # pages, and tests.live_server
     if args.only:
         print(measure(args.learners, args.credentials, args.queries, 0, (args.only,)))
         sys.exit(0)
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    sys.path.insert(0, str(ROOT / "src"))
     import pages
 
     pages.report(render(measure(args.learners, args.credentials, args.queries, args.cases)), args.write)

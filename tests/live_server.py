@@ -23,9 +23,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def database_url(folder: Path) -> Iterator[str]:
-    """A database of its own: a SQLite file, or a PostgreSQL schema dropped afterwards."""
-    url = os.environ.get("MICROCRED_TEST_DATABASE_URL")
+def database_url(folder: Path, postgresql: str | None = None) -> Iterator[str]:
+    """A database of its own: a SQLite file, or a PostgreSQL schema dropped afterwards (of `postgresql`,
+    else of MICROCRED_TEST_DATABASE_URL when set)."""
+    url = postgresql or os.environ.get("MICROCRED_TEST_DATABASE_URL")
     if not url:
         yield f"sqlite:///{folder / 'live.db'}"
         return

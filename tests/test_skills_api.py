@@ -85,7 +85,7 @@ def test_an_employer_finds_an_opted_in_learner_and_the_learner_plans(
 
 _ROLES: dict[int, int] = {}
 JSONISH = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30)
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30)
     | st.sampled_from([PYTHON, "helix", "occupation", "skills", "text", "uri", "importance", "essential"]),
     lambda children: st.lists(children, max_size=4)
     | st.dictionaries(st.sampled_from(["organisation", "title", "occupation", "skills", "text", "uri", "essential",

@@ -454,8 +454,7 @@ def _skills(platform: bootstrap.Platform, progress: Callable[[str], None]) -> No
         if email != "ada@learners.example" and rng.random() > 0.67:
             continue
         platform.skills.set_country(email, rng.choice(countries))
-        for credential in held:
-            platform.skills.set_discoverable(email, credential.provenance.ref, True)
+        platform.skills.choose_discoverable(email, {credential.provenance.ref for credential in held})
         if email == "ada@learners.example" or rng.random() < 0.3:
             platform.skills.share(email, "helix", True)
     admin = platform.accounts.principal_of("talent@helix.example")

@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import highspy
@@ -61,7 +61,6 @@ class Plan:
     optimal: bool
     seconds: float
     greedy_cost: float | None = None
-    notes: list[str] = field(default_factory=list)
 
     def total(self, measure: Measure) -> float:
         return round(sum(o.cost(measure) or 0.0 for o in self.offers), 2)

@@ -136,15 +136,16 @@ class SkillProfileService:
             skills,
         )  # fmt: skip
 
-    def profile(self, email: str) -> list[ProfileSkill]:
+    def profile(self, email: str, held: list[HeldCredential] | None = None) -> list[ProfileSkill]:
+        """The learner's skills with their proofs (from `held` when the caller already has it)."""
         skills: dict[str, ProfileSkill] = {}
-        for held in self.held(email):
-            for uri, label, framework in held.skills:
+        for credential in self.held(email) if held is None else held:
+            for uri, label, framework in credential.skills:
                 known = self.taxonomy.taxonomy.skill(uri)
                 entry = skills.setdefault(
                     uri, ProfileSkill(uri, known.label if known else label, known.framework if known else framework)
                 )
-                entry.evidence.append(held.provenance)
+                entry.evidence.append(credential.provenance)
         return sorted(skills.values(), key=lambda s: (-len(s.evidence), s.label.lower()))
 
     # -- the search index -------------------------------------------------------------------------
@@ -202,13 +203,25 @@ class SkillProfileService:
         return user
 
     def set_discoverable(self, email: str, credential_ref: str, discoverable: bool) -> None:
-        held = {h.provenance.ref for h in self.held(email)}
+        held = {h.provenance.ref: h.provenance.discoverable for h in self.held(email)}
         if credential_ref not in held:
             raise NotFound(f"no credential {credential_ref!r} with skills among yours that verify")
+        self._choose(email, {credential_ref: discoverable})
+
+    def choose_discoverable(self, email: str, chosen: set[str]) -> int:
+        """Exactly these of the learner's credentials are discoverable; how many choices changed."""
+        changes = {h.provenance.ref: h.provenance.ref in chosen for h in self.held(email)
+                   if (h.provenance.ref in chosen) != h.provenance.discoverable}  # fmt: skip
+        if changes:
+            self._choose(email, changes)
+        return len(changes)
+
+    def _choose(self, email: str, changes: dict[str, bool]) -> None:
         with self.runtime.db.transaction() as repo:
             user = self._learner(repo, email)
-            repo.set_discoverable(user.id, credential_ref, discoverable, self.runtime.clock.now())
-            self.runtime.audit(repo, email, "skills.discoverable", None, credential_ref, discoverable=discoverable)
+            for ref, discoverable in changes.items():
+                repo.set_discoverable(user.id, ref, discoverable, self.runtime.clock.now())
+                self.runtime.audit(repo, email, "skills.discoverable", None, ref, discoverable=discoverable)
         self.refresh(email)
 
     def set_country(self, email: str, country: str | None) -> None:
@@ -232,7 +245,6 @@ class SkillProfileService:
                 raise NotFound(f"no organisation {organisation_slug!r}")
             repo.set_share(user.id, organisation.id, shared, self.runtime.clock.now())
             self.runtime.audit(repo, email, "skills.share", organisation.id, organisation_slug, shared=shared)
-        self.refresh(email)
 
     def shared_with(self, email: str) -> list[models.Organisation]:
         with self.runtime.db.read() as repo:

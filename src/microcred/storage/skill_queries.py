@@ -53,50 +53,42 @@ class SkillQueries:
     # -- skill references ---------------------------------------------------------------
     def skill_ids(self, skills: dict[str, tuple[str, str]]) -> dict[str, int]:
         """Integer ids for skill URIs (uri -> (label, framework)), creating the missing ones."""
-        found = self.known_skill_ids(list(skills))
-        for uri, (label, framework) in skills.items():
-            if uri in found:
-                continue
-            try:
-                with self.session.begin_nested():
-                    row = models.SkillRef(uri=uri[:500], label=label[:500], framework=framework[:60])
-                    self.session.add(row)
-                    self.session.flush()
-                found[uri] = row.id
-            except IntegrityError:  # another writer named it first
-                found.update(self.known_skill_ids([uri]))
-        return found
+        rows = {
+            uri: {"uri": uri[:500], "label": label[:500], "framework": fw[:60]} for uri, (label, fw) in skills.items()
+        }
+        return self._ref_ids(models.SkillRef, models.SkillRef.uri, rows)
 
     def issuer_ids(self, issuers: dict[str, str]) -> dict[str, int]:
         """Integer ids for issuers (DID -> name), creating the missing ones."""
-        query = select(models.IssuerRef.did, models.IssuerRef.id).where(models.IssuerRef.did.in_(list(issuers)))
-        found = {did: int(i) for did, i in self.session.execute(query)}
-        for did, name in issuers.items():
-            if did in found:
+        rows = {did: {"did": did[:500], "name": name[:500]} for did, name in issuers.items()}
+        return self._ref_ids(models.IssuerRef, models.IssuerRef.did, rows)
+
+    def _ref_ids(self, model: Any, key: Any, rows: dict[str, dict[str, Any]]) -> dict[str, int]:
+        found = self._known_ids(model, key, list(rows))
+        for value, fields in rows.items():
+            if value in found:
                 continue
             try:
                 with self.session.begin_nested():
-                    row = models.IssuerRef(did=did[:500], name=name[:500])
+                    row = model(**fields)
                     self.session.add(row)
                     self.session.flush()
-                found[did] = row.id
+                found[value] = row.id
             except IntegrityError:  # another writer named it first
-                found.update(self.issuer_ids({did: name}))
+                found.update(self._known_ids(model, key, [value]))
+        return found
+
+    def _known_ids(self, model: Any, key: Any, values: list[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for start in range(0, len(values), 500):
+            query = select(key, model.id).where(key.in_(values[start : start + 500]))
+            found.update({v: int(i) for v, i in self.session.execute(query)})
         return found
 
     def issuers_named(self, value: str) -> list[int]:
         """Issuers whose DID or name is exactly this."""
         query = select(models.IssuerRef.id).where(or_(models.IssuerRef.did == value, models.IssuerRef.name == value))
         return list(self.session.scalars(query))
-
-    def known_skill_ids(self, uris: list[str]) -> dict[str, int]:
-        found: dict[str, int] = {}
-        for start in range(0, len(uris), 500):
-            query = select(models.SkillRef.uri, models.SkillRef.id).where(
-                models.SkillRef.uri.in_(uris[start : start + 500])
-            )
-            found.update({uri: int(i) for uri, i in self.session.execute(query)})
-        return found
 
     # -- evidence -----------------------------------------------------------------------------
     def replace_evidence(self, user_id: int, rows: list[dict[str, Any]]) -> None:

@@ -27,7 +27,7 @@ def _profile(app: FastAPI, web: Web) -> None:
         user = web.require(request, "learner")
         now = platform.runtime.clock.now()
         held = platform.skills.held(user.email) if user.verified else []
-        skills = platform.skills.profile(user.email) if user.verified else []
+        skills = platform.skills.profile(user.email, held)
         with platform.runtime.db.read() as repo:
             employers = [o for o in repo.organisations() if any(u.role == "employer" for u in repo.users_of(o.id))]
         shared = {o.id for o in platform.skills.shared_with(user.email)}
@@ -39,12 +39,9 @@ def _profile(app: FastAPI, web: Web) -> None:
     async def discoverable(request: Request) -> Response:
         user = web.require(request, "learner")
         form = await web.form(request)
-        chosen = set(form.getlist("discoverable"))
+        chosen = {v for v in form.getlist("discoverable") if isinstance(v, str)}
         try:
-            for credential in platform.skills.held(user.email):
-                ref = credential.provenance.ref
-                if (ref in chosen) != credential.provenance.discoverable:
-                    platform.skills.set_discoverable(user.email, ref, ref in chosen)
+            platform.skills.choose_discoverable(user.email, chosen)
             platform.skills.set_country(user.email, field(form, "country") or None)
         except MicrocredError as exc:
             return web.redirect("/wallet/skills", f"Not saved: {exc.message}")
