@@ -1,7 +1,7 @@
 """Quality of skills intelligence: skill extraction against human ESCO labels, and learning plans against greedy.
 
 Extraction: `bench/data/techwolf_test.csv`, sentences of real English job advertisements, each labelled with the
-ESCO skills it asks for (the first 124 labels, 88 sentences, of the TECHWOLF test set of Decorte et al.,
+ESCO skills it asks for (the first 124 labels, 80 sentences, of the TECHWOLF test set of Decorte et al.,
 "Extreme Multi-Label Skill Extraction Training using Large Language Models", 2023; published by TechWolf as
 the Hugging Face dataset TechWolf/skill-extraction-techwolf and in github.com/jensjorisdecorte/
 Skill-Extraction-benchmark; licence CC BY 4.0; see bench/data/README.md). Labels are ESCO preferred labels
