@@ -99,6 +99,21 @@ def test_order_constraints() -> None:
     assert not wrong.satisfied and "must be earned before" in wrong.order_problems[0]
 
 
+def test_a_part_the_pathway_does_not_need_may_come_in_any_order() -> None:
+    """Found by the monotonicity property: an elective earned out of order must not undo a pathway that the
+    other electives complete; the credential earned out of order is not among the parts that count."""
+    pathway = compile_pathway("p1", _definition(TREE, order=[("core", "electives.1")]))
+    complete = [_holding(i, 0) for i in (1, 3, 4, 5, 6, 8)]
+    assert evaluate(pathway, complete, AT, PARTS).satisfied
+    out_of_order = _holding(2, 0)  # the same day as the core module: not after it
+    progress = evaluate(pathway, [*complete, out_of_order], AT, PARTS)
+    assert progress.satisfied and progress.percent == 100.0 and not progress.order_problems
+    assert out_of_order.credential_id not in {h.credential_id for h in progress.parts}
+    needed = compile_pathway("p2", _definition({"all_of": [_mc(1, "a"), _mc(2, "b")]}, order=[("a", "b")]))
+    still_wrong = evaluate(needed, [_holding(1, 10), _holding(2, 20), _holding(3, 5)], AT, PARTS)
+    assert not still_wrong.satisfied and still_wrong.order_problems
+
+
 def test_nested_pathways_and_cycles() -> None:
     inner = compile_pathway("inner", _definition({"all_of": [_mc(1), _mc(2)]}))
     outer = compile_pathway("outer", _definition({"all_of": [{"pathway": "inner"}, _mc(3)]}))

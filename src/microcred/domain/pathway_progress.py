@@ -2,14 +2,15 @@
 needed, the smallest set of missing leaves, and an explanation in words.
 
 Pure. Adding a holding never lowers progress (a leaf takes its most valuable usable
-holding; order constraints ask only that some earlier part precedes some later one),
-and the order in which holdings are given does not matter.
+holding; order constraints ask only that some earlier part precedes some later one, and
+only of parts the pathway needs), and the order in which holdings are given does not matter.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -92,10 +93,14 @@ def evaluate(
     context = Context(at, by_key, parts, pathways or {}, pathway.definition.within_years, pathway.unit,
                       (pathway.id,), explain, memo)  # fmt: skip
     root = _evaluate(pathway.tree, context)
-    problems = _order_problems(pathway, root, parts) if pathway.definition.order else []
-    satisfied = root.satisfied and not problems
+    violated = _violations(pathway, root) if pathway.definition.order else []
+    if violated and root.satisfied:
+        in_order = _without_parts_out_of_order(pathway, context, violated)
+        if in_order is not None:
+            return Progress(pathway, in_order, True, 100.0)
+    satisfied = root.satisfied and not violated
     percent = 100.0 if satisfied else min(99.0, 100.0 * root.done / root.needed) if root.needed else 0.0
-    return Progress(pathway, root, satisfied, round(percent, 1), tuple(problems))
+    return Progress(pathway, root, satisfied, round(percent, 1), tuple(_order_problem(*v) for v in violated))
 
 
 def _evaluate(node: Node, context: Context) -> NodeResult:
@@ -318,15 +323,39 @@ _COMPOSITES: dict[str, Callable[[Node, tuple[NodeResult, ...], Context], NodeRes
 }  # fmt: skip
 
 
-def _order_problems(pathway: Pathway, root: NodeResult, parts: Mapping[LeafKey, PartInfo]) -> list[str]:
-    problems = []
+def _violations(pathway: Pathway, root: NodeResult) -> list[tuple[NodeResult, NodeResult]]:
+    violated = []
     for earlier, later in pathway.definition.order:
         first, second = root.find(earlier), root.find(later)
         if first is None or second is None or not first.holdings or not second.holdings:
             continue  # an element not yet earned is reported as missing already
         if min(h.issued_at for h in first.holdings) >= max(h.issued_at for h in second.holdings):
-            problems.append(f"{_label(first)} must be earned before {_label(second)}")
-    return problems
+            violated.append((first, second))
+    return violated
+
+
+MAX_SET_ASIDE = 10  # violated constraints searched exhaustively (2**n evaluations); beyond, order problems stand
+
+
+def _without_parts_out_of_order(
+    pathway: Pathway, context: Context, violated: list[tuple[NodeResult, NodeResult]]
+) -> NodeResult | None:
+    """The evaluation that still holds when, for each violated constraint, the credentials of one of its two
+    parts are set aside, if there is one. A part the pathway does not need may be earned in any order, so
+    earning it never undoes a completed pathway (adding a credential never lowers progress)."""
+    if len(violated) > MAX_SET_ASIDE:
+        return None
+    for sides in itertools.product((0, 1), repeat=len(violated)):
+        aside = {pair[side].node.ref for pair, side in zip(violated, sides, strict=True)}
+        kept = {key: found for key, found in context.holdings.items() if key not in aside}
+        root = _evaluate(pathway.tree, replace(context, holdings=kept))
+        if root.satisfied and not _violations(pathway, root):
+            return root
+    return None
+
+
+def _order_problem(first: NodeResult, second: NodeResult) -> str:
+    return f"{_label(first)} must be earned before {_label(second)}"
 
 
 def _label(result: NodeResult) -> str:
