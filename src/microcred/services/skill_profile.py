@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -149,9 +149,10 @@ class SkillProfileService:
         return sorted(skills.values(), key=lambda s: (-len(s.evidence), s.label.lower()))
 
     # -- the search index -------------------------------------------------------------------------
-    def refresh(self, email: str) -> int:
-        """Rewrite the learner's rows of the skill index from what verifies now; the number of rows."""
-        held = self.held(email)
+    def refresh(self, email: str, held: list[HeldCredential] | None = None) -> int:
+        """Rewrite the learner's rows of the skill index from what verifies now (`held`, when the caller has
+        just verified it); the number of rows."""
+        held = self.held(email) if held is None else held
         with self.runtime.db.transaction() as repo:
             user = repo.user_by_email(email)
             if user is None or user.role != "learner" or user.email_verified_at is None:
@@ -203,26 +204,28 @@ class SkillProfileService:
         return user
 
     def set_discoverable(self, email: str, credential_ref: str, discoverable: bool) -> None:
-        held = {h.provenance.ref: h.provenance.discoverable for h in self.held(email)}
-        if credential_ref not in held:
+        held = self.held(email)
+        if credential_ref not in {h.provenance.ref for h in held}:
             raise NotFound(f"no credential {credential_ref!r} with skills among yours that verify")
-        self._choose(email, {credential_ref: discoverable})
+        self._choose(email, held, {credential_ref: discoverable})
 
     def choose_discoverable(self, email: str, chosen: set[str]) -> int:
         """Exactly these of the learner's credentials are discoverable; how many choices changed."""
-        changes = {h.provenance.ref: h.provenance.ref in chosen for h in self.held(email)
+        held = self.held(email)
+        changes = {h.provenance.ref: h.provenance.ref in chosen for h in held
                    if (h.provenance.ref in chosen) != h.provenance.discoverable}  # fmt: skip
         if changes:
-            self._choose(email, changes)
+            self._choose(email, held, changes)
         return len(changes)
 
-    def _choose(self, email: str, changes: dict[str, bool]) -> None:
+    def _choose(self, email: str, held: list[HeldCredential], changes: dict[str, bool]) -> None:
         with self.runtime.db.transaction() as repo:
             user = self._learner(repo, email)
             for ref, discoverable in changes.items():
                 repo.set_discoverable(user.id, ref, discoverable, self.runtime.clock.now())
                 self.runtime.audit(repo, email, "skills.discoverable", None, ref, discoverable=discoverable)
-        self.refresh(email)
+        # what verifies has not changed, only the choices: the index is rewritten without verifying again
+        self.refresh(email, [_chosen(h, changes) for h in held])
 
     def set_country(self, email: str, country: str | None) -> None:
         code = (country or "").strip().upper() or None
@@ -251,3 +254,10 @@ class SkillProfileService:
             user = repo.user_by_email(email)
             ids = set(repo.shares_of(user.id)) if user else set()
             return [o for o in repo.organisations() if o.id in ids]
+
+
+def _chosen(held: HeldCredential, changes: dict[str, bool]) -> HeldCredential:
+    ref = held.provenance.ref
+    if ref not in changes:
+        return held
+    return replace(held, provenance=replace(held.provenance, discoverable=changes[ref]))
