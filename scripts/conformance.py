@@ -34,6 +34,32 @@ SUITES = {
 }
 # What the issue asks of each suite (issue 14): at least this many passed, none failed.
 MINIMUM_PASSED = {"vc-di-eddsa": 57, "vc-data-model-2.0": 59, "bitstring-status-list": 26}
+# Known bugs of the snapshots, each fixed the way upstream fixed it (or the spec says), applied to the
+# scratch copy only and listed in docs/conformance.md. Nothing else in the suites is changed.
+SUITE_FIXES = [
+    (
+        "vc-data-model-2.0-test-suite", "tests/fixtures.js",
+        "digestSRI: 'sha384-NSOcNpmdIVUxIJGvGUoe22FjTWrXiaXlsZ8q6912LdnR3KraQO2n75Ica4wK4Qeg',\n"
+        "  digestMultibase: 'uJKGMkOmFbVJhEfKTduMC2XCyvRAYLjOVmZWwIH1wQ7k',",
+        "digestSRI: 'sha384-l/HrjlBCNWyAX91hr6LFV2Y3heB5Tcr6IeE4/Tje8YyzYBM8IhqjHWiWpr8+ZbYU',\n"
+        "  digestMultibase: 'uWZVc7WaX1h4D8rJVb-vlMIqxaEKEb1tYbX8fet7JJzQ',",
+        "the relatedResource digests were computed over a July 2024 draft of the credentials/v2 context; "
+        "upstream pull request #168 (issue #166) replaced them with the digests of the published bytes",
+    ),
+    *[
+        (
+            "vc-bitstring-status-list-test-suite", "tests/10-data_model.js", old, new,
+            "two tests compare the number of statusMessage entries with statusSize; the spec counts one message "
+            "per possible value, 2 ** statusSize (a 2-bit entry has 4 values), so no conforming entry can pass them",
+        )
+        for old, new in (
+            ("statusEntry.statusMessage.length.should.be.\n              equal(statusEntry.statusSize);",
+             "statusEntry.statusMessage.length.should.be.\n              equal(2 ** statusEntry.statusSize);"),
+            ("statusEntry.statusMessage.length.should.be.\n              equal(statusEntry.statusSize,",
+             "statusEntry.statusMessage.length.should.be.\n              equal(2 ** statusEntry.statusSize,"),
+        )
+    ],
+]
 PORT = 8443
 BASE = f"https://127.0.0.1:{PORT}"
 ADMIN = "conformance@lab.example"
@@ -77,6 +103,7 @@ def prepare(names: list[str]) -> None:
     for folder in folders:
         refresh_copy(SOURCE / folder, SCRATCH / folder)
         point_at_local_helpers(SCRATCH / folder / "package.json")
+        apply_fixes(folder)
     print(f"== npm install in {SCRATCH} ({', '.join(folders)})", flush=True)
     with ThreadPoolExecutor(max_workers=len(folders)) as pool:
         for folder, code in zip(folders, pool.map(npm_install, folders), strict=True):
@@ -97,6 +124,17 @@ def refresh_copy(source: Path, target: Path) -> None:
         path.chmod(path.stat().st_mode | 0o200)
     if kept.is_dir():
         kept.rename(modules)
+
+
+def apply_fixes(folder: str) -> None:
+    for target, path, old, new, why in SUITE_FIXES:
+        if target != folder:
+            continue
+        file = SCRATCH / folder / path
+        text = file.read_text()
+        if old not in text:
+            sys.exit(f"conformance: the known fix for {folder}/{path} no longer applies ({why})")
+        file.write_text(text.replace(old, new))
 
 
 def point_at_local_helpers(package_json: Path) -> None:

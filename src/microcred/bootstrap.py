@@ -44,6 +44,7 @@ class Options:
     allow_fetch: bool = False
     local: DocumentSource | None = None  # this installation's issuers and status lists
     examples: bool = False  # the W3C example contexts (conformance runs only)
+    inline_contexts: bool = True  # inline context objects that only add terms
 
 
 def build_credential_service(options: Options, clock: Clock | None = None) -> CredentialService:
@@ -62,7 +63,7 @@ def build_credential_service(options: Options, clock: Clock | None = None) -> Cr
         sources.append(options.local)
     if options.allow_fetch:
         sources.append(GuardedFetcher())
-    verifier = Verifier(loader, Resolver(sources), clock or SystemClock())
+    verifier = Verifier(loader, Resolver(sources), clock or SystemClock(), inline_contexts=options.inline_contexts)
     return CredentialService(verifier)
 
 
@@ -126,10 +127,11 @@ def build_platform(settings: Settings | None = None, clock: Clock | None = None,
     if create:
         platform_identity.ensure_key()
     local = LocalDocuments(runtime, awards, platform_identity)
-    credentials = build_credential_service(
-        Options({}, allow_fetch=settings.allow_fetch, local=local, examples=settings.allow_example_contexts),
-        runtime.clock,
-    )
+    options = Options(
+        {}, allow_fetch=settings.allow_fetch, local=local, examples=settings.allow_example_contexts,
+        inline_contexts=settings.inline_contexts,
+    )  # fmt: skip
+    credentials = build_credential_service(options, runtime.clock)
     accounts = AccountService(runtime)
     mailer = make_mailer(settings)
     catalog = CatalogService(runtime)

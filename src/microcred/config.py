@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     # Verification of other issuers' credentials may fetch DID documents and status lists over
     # the network through the guarded fetcher, but only when the operator turns this on.
     allow_fetch: bool = False
+    # Inline @context objects that only add terms (VCDM 2.0 4.3). False: allowlisted URLs only.
+    inline_contexts: bool = True
     semantic_extraction: bool = False  # job advertisements also matched by embeddings (needs microcred[semantic])
     smtp_host: str | None = None  # unset: mail goes to the outbox folder (data_dir/outbox)
     smtp_port: int = 587

@@ -140,3 +140,52 @@ def test_parallel_issuing_never_hands_out_an_index_twice(lab: Lab) -> None:
                                                     f"urn:uuid:aaaaaaaa-0000-4000-8000-{n:012d}")
                   for e in repo.vcapi_status_entries(row.id)]  # fmt: skip
     assert len(stored) == 96 and len(set(stored)) == 96
+
+
+MESSAGES = [
+    {"status": "0x0", "message": "pending review"},
+    {"status": "0x1", "message": "accepted"},
+    {"status": "0x2", "message": "rejected"},
+    {"status": "0x3", "message": "withdrawn"},
+]
+MESSAGE_ENTRY = {
+    "type": "BitstringStatusListEntry", "statusPurpose": "message", "statusSize": 2,
+    "statusMessage": MESSAGES, "statusReference": "https://issuer.example/status-messages",
+}  # fmt: skip
+
+
+def test_a_multi_state_message_entry_is_issued_read_and_changed(lab: Lab) -> None:
+    ref = "urn:uuid:9e0b0a55-1111-4a4a-8b8b-0000000000a1"
+    signed = lab.issue(lab.credential(id=ref), credentialStatus=[BOTH[0], MESSAGE_ENTRY])
+    entry = signed["credentialStatus"][1]
+    assert entry["statusSize"] == 2 and entry["statusMessage"] == MESSAGES
+    assert entry["statusReference"] == MESSAGE_ENTRY["statusReference"]
+    answer = lab.verify(signed)
+    assert answer.status_code == 200, answer.text
+    message = [r for r in answer.json()["results"] if r["code"] == "status.message"]
+    assert message[0]["status"] == "passed" and "pending review" in message[0]["message"]
+    assert _status(lab, ref, "message", 2).status_code == 200  # type: ignore[arg-type]
+    message = [r for r in lab.verify(signed).json()["results"] if r["code"] == "status.message"]
+    assert "0x2: rejected" in message[0]["message"]
+    listed = lab.client.get(entry["statusListCredential"]).json()
+    assert listed["credentialSubject"]["statusPurpose"] == "message"
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {**MESSAGE_ENTRY, "statusSize": 0},
+        {**MESSAGE_ENTRY, "statusMessage": MESSAGES[:2]},  # 2 bits have 4 values
+        {**MESSAGE_ENTRY, "statusMessage": [*MESSAGES[:3], {"status": "0x3"}]},
+        {**MESSAGE_ENTRY, "statusReference": "not a url"},
+        {k: v for k, v in MESSAGE_ENTRY.items() if k != "statusMessage"},
+        {"type": "BitstringStatusListEntry", "statusPurpose": "revocation", "statusSize": 2},
+    ],
+)
+def test_malformed_message_entries_are_refused_at_issue(lab: Lab, entry: dict[str, Any]) -> None:
+    response = lab.client.post(
+        "/credentials/issue", json={"credential": lab.credential(), "options": {"credentialStatus": [entry]}},
+        headers=lab.auth(),
+    )  # fmt: skip
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")

@@ -68,7 +68,7 @@ def _public_routes(app: FastAPI, platform: bootstrap.Platform) -> None:
 
     @app.get("/status/{slug}/{purpose}/{sequence}", include_in_schema=False)
     def status_list(slug: str, purpose: str, sequence: int, request: Request) -> JSONResponse:
-        if purpose not in ("revocation", "suspension"):
+        if purpose not in ("revocation", "suspension", "message"):
             raise NotFound(f"no status purpose {purpose!r}")
         credential = platform.awards.status_list_credential(slug, purpose, sequence)
         return JSONResponse(

@@ -54,9 +54,13 @@ def _resources(pairs: list[str] | None) -> dict[str, bytes]:
 
 
 def _service(resources: list[str] | None, *, offline: bool = True) -> Any:
-    return bootstrap.build_credential_service(
-        bootstrap.Options(_resources(resources), allow_fetch=not offline, local=_local_documents())
-    )
+    from microcred.config import Settings
+
+    options = bootstrap.Options(
+        _resources(resources), allow_fetch=not offline, local=_local_documents(),
+        inline_contexts=Settings().inline_contexts,
+    )  # fmt: skip
+    return bootstrap.build_credential_service(options)
 
 
 def _local_documents() -> Any:

@@ -287,13 +287,14 @@ class AwardService:
         return per_award
 
     def allocate(
-        self, repo: Repository, issuer: models.Issuer, purpose: str, count: int
+        self, repo: Repository, issuer: models.Issuer, purpose: str, count: int, status_size: int = 1
     ) -> list[tuple[models.StatusList, int]]:
         out: list[tuple[models.StatusList, int]] = []
         while len(out) < count:
-            status_list = repo.open_status_list(issuer.id, purpose)
+            status_list = repo.open_status_list(issuer.id, purpose, status_size)
             if status_list is None or status_list.used >= status_list.size:
-                status_list = self._new_list(repo, issuer, purpose, status_list.sequence + 1 if status_list else 1)
+                sequence = repo.last_status_sequence(issuer.id, purpose) + 1
+                status_list = self._new_list(repo, issuer, purpose, sequence, status_size)
             take = min(count - len(out), status_list.size - status_list.used)
             allocated = bytearray(status_list.allocated)
             for _ in range(take):
@@ -305,16 +306,17 @@ class AwardService:
             repo.flush()
         return out
 
-    def _new_list(self, repo: Repository, issuer: models.Issuer, purpose: str, sequence: int) -> models.StatusList:
-        empty = bytes(LIST_SIZE // 8)
+    def _new_list(
+        self, repo: Repository, issuer: models.Issuer, purpose: str, sequence: int, status_size: int = 1
+    ) -> models.StatusList:
         row = models.StatusList(
-            issuer_id=issuer.id, purpose=purpose, sequence=sequence, size=LIST_SIZE, used=0,
-            bits=empty, allocated=empty, updated_at=self.runtime.clock.now(),
+            issuer_id=issuer.id, purpose=purpose, sequence=sequence, size=LIST_SIZE, used=0, status_size=status_size,
+            bits=bytes(LIST_SIZE * status_size // 8), allocated=bytes(LIST_SIZE // 8), updated_at=self.runtime.clock.now(),
         )  # fmt: skip
         try:
             return repo.add_unique(row)
         except DuplicateError:  # another transaction opened it first: use theirs
-            found = repo.open_status_list(issuer.id, purpose)
+            found = repo.open_status_list(issuer.id, purpose, status_size)
             assert found is not None
             return found
 
@@ -428,14 +430,14 @@ class AwardService:
         if not self.set_status_bit(repo, entries, purpose, value):
             raise Conflict(f"award {award.id} has no {purpose} status entry")
 
-    def set_status_bit(self, repo: Repository, entries: list[tuple[int, int]], purpose: str, value: bool) -> bool:
-        """Set the bit of the first (list id, index) entry on a list for `purpose`; False when there is none."""
+    def set_status_bit(self, repo: Repository, entries: list[tuple[int, int]], purpose: str, value: bool | int) -> bool:
+        """Set the value of the first (list id, index) entry on a list for `purpose`; False when there is none."""
         for list_id, index in entries:
             status_list = repo.status_list_by_id(list_id, lock=True)
             if status_list is None or status_list.purpose != purpose:
                 continue
-            bits = Bitstring(status_list.size, status_list.bits)
-            bits.set(index, value)
+            bits = Bitstring(status_list.size * status_list.status_size, status_list.bits)
+            bits.set_value(index, int(value), status_list.status_size)
             status_list.bits = bytes(bits.bits)
             status_list.updated_at = self.runtime.clock.now()
             self.runtime.changes.bump()
@@ -456,7 +458,7 @@ class AwardService:
                 return cached[2]
             url = self.status_list_url(issuer_slug, purpose, sequence)
             credential = status_list_credential(
-                url, issuer.did, purpose, Bitstring(status_list.size, status_list.bits),
+                url, issuer.did, purpose, Bitstring(status_list.size * status_list.status_size, status_list.bits),
                 format_datetime(status_list.updated_at), format_datetime(self.runtime.clock.now() + timedelta(days=1)),
             )  # fmt: skip
             vm, pair = active_key(repo, self.runtime, issuer)

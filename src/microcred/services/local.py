@@ -14,7 +14,7 @@ from microcred.errors import InputError
 from microcred.services.awarding import AwardService
 from microcred.services.issuing import PlatformService, Runtime, did_document
 
-_STATUS = re.compile(r"^/status/(?P<slug>[a-z0-9-]+)/(?P<purpose>revocation|suspension)/(?P<seq>[0-9]{1,6})$")
+_STATUS = re.compile(r"^/status/(?P<slug>[a-z0-9-]+)/(?P<purpose>revocation|suspension|message)/(?P<seq>[0-9]{1,6})$")
 _DID_DOC = re.compile(r"^/issuers/(?P<slug>[a-z0-9-]+)/did\.json$")
 
 

@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from microcred.errors import InputError, JsonLdError, UsageError
+from microcred.errors import InputError, UsageError
 from microcred.services.accounts import Principal
 from microcred.services.awarding import PURPOSES, AwardService
 from microcred.services.credentials import CredentialService
@@ -21,15 +21,9 @@ from microcred.services.issuing import SUITES, Conflict, NotFound, Runtime, acti
 from microcred.services.signing import sign_and_check
 from microcred.services.vcapi_reports import credential_result, presentation_result
 from microcred.standards.dates import format_datetime
+from microcred.standards.model import credential_violations, errors, status_entry_violations, summary
 from microcred.standards.presentations import Binding, verify_presentation
-from microcred.standards.vc import (
-    VC_CONTEXTS,
-    context_problems,
-    issuance_problem,
-    issuer_id,
-    model_problem,
-    unwrap_enveloped,
-)
+from microcred.standards.vc import VC_CONTEXTS, issuer_id, unwrap_enveloped
 from microcred.storage import models
 from microcred.storage.repositories import Repository
 
@@ -41,11 +35,24 @@ STATUS_TYPES = ("BitstringStatusListEntry", "BitstringStatusList")
 STATUS_FIELDS = {"credentialId", "credentialStatus", "status", "indexAllocator"}
 
 
+MESSAGE = "message"
+STATUS_ASK_FIELDS = {"type", "statusPurpose", "statusSize", "statusMessage", "statusReference"}
+
+
+@dataclass(frozen=True, slots=True)
+class StatusAsk:
+    """One status entry a caller asks for; the issuer chooses the list and the index."""
+
+    purpose: str
+    size: int = 1
+    extra: tuple[tuple[str, Any], ...] = ()  # statusSize, statusMessage, statusReference as asked
+
+
 @dataclass(frozen=True, slots=True)
 class IssueRequest:
     credential: dict[str, Any]
     cryptosuite: str | None
-    purposes: tuple[str, ...]
+    purposes: tuple[StatusAsk, ...]
     credential_ref: str | None
 
 
@@ -53,7 +60,7 @@ class IssueRequest:
 class StatusRequest:
     credential_ref: str
     purpose: str
-    value: bool
+    value: bool | int  # an integer for a multi-state message entry
     list_url: str | None
     index: int | None
 
@@ -101,7 +108,10 @@ class VcApiService:
             row_id = str(uuid.uuid4())
             entries = self._status_entries(repo, issuer, request.purposes)
             if entries:
-                status = [self.awards.status_entry(issuer, lst, index) for lst, index in entries]
+                status = [
+                    {**self.awards.status_entry(issuer, lst, index), **dict(ask.extra)}
+                    for ask, (lst, index) in zip(request.purposes, entries, strict=True)
+                ]
                 credential["credentialStatus"] = status[0] if len(status) == 1 else status
             vm, pair = active_key(repo, self.runtime, issuer)
             suite = request.cryptosuite or issuer.default_suite
@@ -122,20 +132,15 @@ class VcApiService:
         return issuer
 
     def _check_document(self, credential: dict[str, Any]) -> None:
-        problems = list(context_problems(credential, self.awards.jsonld.loader))
+        """Refuse what the verifier would fail before the proof: contexts, undefined terms, digests."""
+        problems = self.credentials.verifier.issuance_violations(credential)
         if problems:
-            raise InputError("; ".join(problems[:5]))
-        try:
-            _quads, dropped = self.awards.jsonld.to_quads_reporting(credential)
-        except JsonLdError as exc:
-            raise InputError(exc.message) from exc
-        if dropped:
-            raise InputError(f"undefined type(s) {', '.join(sorted(set(dropped)))}: add the context that defines them")
+            raise InputError(summary(problems))
 
     def _status_entries(
-        self, repo: Repository, issuer: models.Issuer, purposes: tuple[str, ...]
+        self, repo: Repository, issuer: models.Issuer, asks: tuple[StatusAsk, ...]
     ) -> list[tuple[models.StatusList, int]]:
-        return [self.awards.allocate(repo, issuer, purpose, 1)[0] for purpose in purposes]
+        return [self.awards.allocate(repo, issuer, ask.purpose, 1, ask.size)[0] for ask in asks]
 
     def _store(
         self,
@@ -180,6 +185,15 @@ class VcApiService:
     ) -> dict[str, Any]:
         entries = [(e.list_id, e.index) for e in repo.vcapi_status_entries(row.id)]
         entries = self._matching(repo, row.issuer_id, entries, request)
+        if request.purpose == MESSAGE:
+            if not self.awards.set_status_bit(repo, entries, MESSAGE, request.value):
+                raise UsageError("the credential has no message status entry")
+            issuer = repo.issuer(row.issuer_id)
+            self.runtime.audit(
+                repo, actor, "vcapi.message", issuer.organisation_id if issuer else None, row.id,
+                status=int(request.value), ref=request.credential_ref,
+            )  # fmt: skip
+            return _status_json(request, "updated")
         current = row.revoked_at is not None if request.purpose == "revocation" else row.suspended
         if current == request.value:
             return _status_json(request, "unchanged")
@@ -192,7 +206,7 @@ class VcApiService:
         if request.purpose == "revocation":
             row.revoked_at = self.runtime.clock.now()
         else:
-            row.suspended = request.value
+            row.suspended = bool(request.value)
         issuer = repo.issuer(row.issuer_id)
         self.runtime.audit(
             repo, actor, f"vcapi.{request.purpose}", issuer.organisation_id if issuer else None, row.id,
@@ -303,34 +317,48 @@ def parse_issue_request(body: Any) -> IssueRequest:
 def _credential_problem(credential: dict[str, Any]) -> str:
     if "proof" in credential:
         return "the credential already has a proof: send an unsecured credential"
-    problem = model_problem(credential) or issuance_problem(credential)
-    if problem:
-        return problem
+    failed = errors(credential_violations(credential))
+    if failed:
+        return summary(failed)
     if not isinstance(credential.get("@context"), list):
         return "@context must be an array starting with the VC context"
     return ""
 
 
-def _status_purposes(value: Any) -> tuple[str, ...]:
+def _status_purposes(value: Any) -> tuple[StatusAsk, ...]:
     if value is None:
         return ()
     items = value if isinstance(value, list) else [value]
-    purposes: list[str] = []
+    asks: list[StatusAsk] = []
     for item in items:
         if not isinstance(item, dict) or item.get("type") not in STATUS_TYPES:
             raise UsageError(
                 'options.credentialStatus must be {"type": "BitstringStatusListEntry", "statusPurpose": ...}'
             )
-        extra = sorted(set(item) - {"type", "statusPurpose"})
+        extra = sorted(set(item) - STATUS_ASK_FIELDS)
         if extra:
             raise UsageError(f"options.credentialStatus.{extra[0]} is chosen by the issuer, not the caller")
         purpose = item.get("statusPurpose")
-        if purpose not in PURPOSES:
-            raise UsageError(f"statusPurpose {purpose!r} must be one of {', '.join(PURPOSES)}")
-        if purpose in purposes:
+        if purpose not in (*PURPOSES, MESSAGE):
+            raise UsageError(f"statusPurpose {purpose!r} must be one of {', '.join((*PURPOSES, MESSAGE))}")
+        if purpose in [ask.purpose for ask in asks]:
             raise UsageError(f"statusPurpose {purpose!r} is asked for twice")
-        purposes.append(purpose)
-    return tuple(purposes)
+        asks.append(_status_ask(item, purpose))
+    return tuple(asks)
+
+
+def _status_ask(item: dict[str, Any], purpose: str) -> StatusAsk:
+    """statusSize, statusMessage and statusReference as Bitstring Status List 1.0 defines them."""
+    extra: dict[str, Any] = {k: item[k] for k in ("statusSize", "statusMessage", "statusReference") if k in item}
+    if purpose != MESSAGE and extra.get("statusSize", 1) != 1:
+        raise UsageError(f"a {purpose} entry is one bit wide: ask for statusPurpose 'message' for several states")
+    probe: dict[str, Any] = {"type": "BitstringStatusListEntry", "statusPurpose": purpose, "statusListIndex": "0",
+             "statusListCredential": "https://status.invalid/list", **extra}  # fmt: skip
+    problems = list(status_entry_violations(probe, "$.options.credentialStatus"))
+    if problems:
+        raise UsageError(summary(problems))
+    size = extra.get("statusSize", 1)
+    return StatusAsk(purpose, size if isinstance(size, int) else 1, tuple(extra.items()))
 
 
 def parse_status_request(body: Any) -> StatusRequest:
@@ -346,9 +374,13 @@ def parse_status_request(body: Any) -> StatusRequest:
         entry = entry[0]
     if not isinstance(entry, dict) or entry.get("type") not in STATUS_TYPES:
         raise UsageError('credentialStatus must be {"type": "BitstringStatusListEntry", "statusPurpose": ...}')
-    if entry.get("statusPurpose") not in PURPOSES:
-        raise UsageError(f"statusPurpose {entry.get('statusPurpose')!r} must be one of {', '.join(PURPOSES)}")
-    if not isinstance(value, bool):
+    purpose = entry.get("statusPurpose")
+    if purpose not in (*PURPOSES, MESSAGE):
+        raise UsageError(f"statusPurpose {purpose!r} must be one of {', '.join((*PURPOSES, MESSAGE))}")
+    if purpose == MESSAGE:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 256:
+            raise UsageError("the status of a message entry is the value to set: an integer from 0")
+    elif not isinstance(value, bool):
         raise UsageError("status must be true (set) or false (clear)")
     return StatusRequest(ref, entry["statusPurpose"], value, _list_url(entry), _index(entry))
 

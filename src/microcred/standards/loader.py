@@ -55,6 +55,11 @@ class DocumentLoader:
     def knows(self, url: str) -> bool:
         return url in self._raw
 
+    def raw(self, url: str) -> bytes:
+        """The pinned bytes of a document (what a relatedResource digest is computed over)."""
+        self.load(url)  # checks the pin
+        return self._raw[url][0]
+
     def load(self, url: str) -> PinnedDocument:
         found = self._parsed.get(url)
         if found is not None:

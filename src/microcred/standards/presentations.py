@@ -12,7 +12,8 @@ from typing import Any
 
 from microcred.standards.di import ProofOutcome
 from microcred.standards.dids import authorizes
-from microcred.standards.vc import VC_CONTEXTS, as_list, unwrap_enveloped
+from microcred.standards.model import errors, presentation_violations, summary
+from microcred.standards.vc import as_list, unwrap_enveloped
 from microcred.standards.verify import FAILED, PASSED, SKIPPED, WARNING, Report, Verifier, guarded
 
 MAX_CREDENTIALS = 100
@@ -56,21 +57,10 @@ def verify_presentation(
 
 
 def presentation_problem(presentation: Any) -> str:
-    if not isinstance(presentation, dict):
-        return "the presentation is not a JSON object"
-    contexts = presentation.get("@context")
-    first = contexts[0] if isinstance(contexts, list) and contexts else contexts
-    if first not in VC_CONTEXTS:
-        return "the first @context is not the VC 2.0 or VC 1.1 context"
-    if "VerifiablePresentation" not in as_list(presentation.get("type")):
-        return "type does not include VerifiablePresentation"
-    holder = presentation.get("holder")
-    if holder is not None and _holder_id(holder) is None:
-        return "holder is neither a URL nor an object with an id"
-    credentials = as_list(presentation.get("verifiableCredential"))
-    if not all(isinstance(c, dict) for c in credentials):
-        return "verifiableCredential holds something that is not a credential object"
-    if len(credentials) > MAX_CREDENTIALS:
+    failed = errors(presentation_violations(presentation))
+    if failed:
+        return summary(failed)
+    if len(as_list(presentation.get("verifiableCredential"))) > MAX_CREDENTIALS:
         return f"the presentation carries more than {MAX_CREDENTIALS} credentials"
     return ""
 

@@ -44,6 +44,15 @@ class Bitstring:
         else:
             self.bits[index // 8] &= ~mask & 0xFF
 
+    def set_value(self, index: int, value: int, status_size: int = 1) -> None:
+        """Write a `status_size`-bit value (most significant bit first) at entry `index`."""
+        if not 0 <= value < 1 << status_size:
+            raise StatusListError(f"status value {value} does not fit in {status_size} bit(s)")
+        if not 0 <= index < self.size // status_size:
+            raise StatusListError(f"status index {index} is outside the list")
+        for offset in range(status_size):
+            self.set(index * status_size + offset, bool(value >> (status_size - 1 - offset) & 1))
+
     def encode(self) -> str:
         return "u" + b64url_encode(gzip.compress(bytes(self.bits), mtime=0))
 

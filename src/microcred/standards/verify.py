@@ -11,39 +11,38 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from microcred.clock import Clock
 from microcred.errors import InputError, JsonLdError, MicrocredError, ResolutionError
 from microcred.standards import jose, schema
+from microcred.standards.context_policy import ContextPolicy
 from microcred.standards.dates import parse_datetime
 from microcred.standards.di import DataIntegrity, ProofOutcome
 from microcred.standards.dids import Resolver, authorizes
+from microcred.standards.digests import resource_digest_problems
 from microcred.standards.inputs import CredentialInput, read_input
 from microcred.standards.jsonld import JsonLdProcessor
 from microcred.standards.loader import DocumentLoader
+from microcred.standards.model import Violation, credential_violations, errors, summary
 from microcred.standards.status import MIN_ENTRIES, Bitstring, parse_entry
-from microcred.standards.vc import (
-    as_list,
-    context_problems,
-    embedded_credentials,
-    issuance_problem,
-    issuer_id,
-    model_problem,
-    summarize,
-)
+from microcred.standards.vc import as_list, embedded_credentials, issuer_id, summarize
 
 PASSED, FAILED, WARNING, SKIPPED = "passed", "failed", "warning", "skipped"
 MAX_EMBEDDED_DEPTH = 2
+STATUS_PURPOSE_CODES = ("revocation", "suspension", "message")
+# A proof made by a clock a little ahead of ours still verifies; one dated later than this does not.
+PROOF_CLOCK_SKEW = timedelta(minutes=5)
 
 CHECK_CODES = {
     "parse": "the input could be read (JSON, JWT, PNG or SVG; size, depth and duplicate-key limits)",
     "format": "which format the credential came in",
-    "model": "the VC data model essentials: contexts, type, issuer, subject",
+    "model": "the VC data model (VCDM 2.0 and 1.1, Bitstring Status List entries): every rule, with its JSON path",
     "model.subject": "the subject has an id or an identifier",
     "schema": "the official JSON Schema for the credential type",
-    "contexts": "every @context is an allowlisted URL pinned by SHA-256; no inline contexts",
+    "contexts": "every @context is an allowlisted URL pinned by SHA-256, or an inline context that only adds terms",
+    "related_resources": "relatedResource digests match the pinned copy of each resource",
     "expansion": "every term and type expands (JSON-LD safe mode); nothing would be dropped",
     "proof": "the cryptographic proof (Data Integrity or VC-JWT)",
     "key_binding": "the signing key belongs to the issuer and may assert for it",
@@ -51,6 +50,7 @@ CHECK_CODES = {
     "valid_until": "the credential has not expired",
     "status.revocation": "the credential is not revoked",
     "status.suspension": "the credential is not suspended",
+    "status.message": "the issuer's current message for the credential (a multi-state status entry)",
     "status.list": "the status list is well formed, long enough and from the issuer",
     "embedded": "embedded credentials (endorsements, CLR contents) verify",
     "issuer_trust": "the issuer is in a trust registry",
@@ -116,12 +116,19 @@ class Verifier:
     """Verifies credentials. Build one per configuration and reuse it."""
 
     def __init__(
-        self, loader: DocumentLoader, resolver: Resolver, clock: Clock, jsonld: JsonLdProcessor | None = None
+        self,
+        loader: DocumentLoader,
+        resolver: Resolver,
+        clock: Clock,
+        jsonld: JsonLdProcessor | None = None,
+        *,
+        inline_contexts: bool = True,
     ) -> None:
         self.loader = loader
         self.resolver = resolver
         self.clock = clock
         self.jsonld = jsonld or JsonLdProcessor(loader)
+        self.policy = ContextPolicy(self.jsonld.contexts, allow_inline=inline_contexts)
         self.integrity = DataIntegrity(self.jsonld)
         self._lists: dict[int, tuple[Any, datetime, datetime]] = {}
 
@@ -140,6 +147,27 @@ class Verifier:
     def validate(self, data: bytes | str | dict[str, Any]) -> Report:
         """Data model, contexts and schema only: no proof is required."""
         return self.verify(data, check_proof=False)
+
+    def issuance_violations(self, credential: dict[str, Any]) -> list[Violation]:
+        """What an issuer here refuses: exactly what the verifier would fail before the proof."""
+        found = errors(credential_violations(credential))
+        if found:
+            return found
+        found = self.policy.violations(credential)
+        if found:
+            return found
+        report = Report(strict=True)
+        if self.check_expansion(report, credential, undefined_fails=True) is None or not report.verified:
+            message = next(c.message for c in report.checks if c.status in (FAILED, WARNING))
+            return [Violation("JSON-LD 1.1 safe mode", "$", message)]
+        return [Violation("VCDM 2.0 5.3", "$.relatedResource", p) for p in self.related_resource_problems(credential)]
+
+    def related_resource_problems(self, credential: dict[str, Any]) -> list[str]:
+        problems = []
+        for entry in as_list(credential.get("relatedResource")):
+            if isinstance(entry, dict) and isinstance(entry.get("id"), str) and self.loader.knows(entry["id"]):
+                problems += resource_digest_problems(entry, self.loader.raw(entry["id"]))
+        return problems
 
     # -- pipeline ----------------------------------------------------------
     def _run(self, report: Report, data: Any, at: datetime, check_proof: bool, depth: int) -> None:
@@ -160,6 +188,7 @@ class Verifier:
         self._schema(report, credential)
         contexts_ok = self.check_contexts(report, credential)
         doc_hash = self.check_expansion(report, credential) if contexts_ok else None
+        self._related_resources(report, credential)
         if not check_proof:
             return
         if jwt_outcome is not None:
@@ -181,11 +210,14 @@ class Verifier:
             return None
 
     def _model(self, report: Report, credential: dict[str, Any]) -> bool:
-        problem = model_problem(credential) or (issuance_problem(credential) if report.strict else "")
-        if problem:
-            report.add("model", FAILED, problem)
+        violations = credential_violations(credential)
+        failed = errors(violations)
+        if failed:
+            report.add("model", FAILED, summary(failed))
             return False
-        report.add("model", PASSED, "a Verifiable Credential with an issuer and a subject")
+        report.add("model", PASSED, "a Verifiable Credential that follows the data model")
+        for violation in violations:
+            report.add("model", WARNING, str(violation))
         subjects = credential["credentialSubject"]
         for subject in subjects if isinstance(subjects, list) else [subjects]:
             if isinstance(subject, dict) and "id" not in subject and "identifier" not in subject:
@@ -206,14 +238,36 @@ class Verifier:
             report.add("schema", PASSED, f"matches the {result.schema} schema")
 
     def check_contexts(self, report: Report, credential: dict[str, Any]) -> bool:
-        problems = list(context_problems(credential, self.loader))
+        problems = self.policy.violations(credential)
         if problems:
-            report.add("contexts", FAILED, "; ".join(problems[:5]))
+            report.add("contexts", FAILED, summary(problems))
             return False
-        report.add("contexts", PASSED, "every context is pinned and allowlisted")
+        if self.policy.uses_inline(credential):
+            report.add("contexts", PASSED, "pinned contexts, and an inline context that only adds new terms")
+        else:
+            report.add("contexts", PASSED, "every context is pinned and allowlisted")
         return True
 
-    def check_expansion(self, report: Report, credential: dict[str, Any]) -> bytes | None:
+    def _related_resources(self, report: Report, credential: dict[str, Any]) -> None:
+        entries = [e for e in as_list(credential.get("relatedResource")) if isinstance(e, dict)]
+        if not entries:
+            return
+        problems = self.related_resource_problems(credential)
+        pinned = sum(1 for e in entries if isinstance(e.get("id"), str) and self.loader.knows(e["id"]))
+        if problems:
+            report.add("related_resources", FAILED, "; ".join(problems[:5]))
+        elif pinned:
+            report.add("related_resources", PASSED, f"{pinned} related resource digest(s) match the pinned copies")
+        else:
+            report.add(
+                "related_resources",
+                SKIPPED,
+                "no related resource is pinned here (a roll-up's parts are checked as parts)",
+            )
+
+    def check_expansion(
+        self, report: Report, credential: dict[str, Any], *, undefined_fails: bool = False
+    ) -> bytes | None:
         unsecured = {k: v for k, v in credential.items() if k != "proof"}
         try:
             quads, dropped = self.jsonld.to_quads_reporting(unsecured)
@@ -224,7 +278,7 @@ class Verifier:
         if dropped:
             report.add(
                 "expansion",
-                WARNING,
+                FAILED if undefined_fails else WARNING,
                 f"undefined type(s) {', '.join(sorted(set(dropped)))} are not signed (missing extensions context)",
             )
         else:
@@ -237,9 +291,7 @@ class Verifier:
             return
         outcomes = self.integrity.verify(credential, self.resolver, rdf_document_hash=doc_hash)
         bad = [o for o in outcomes if not o.ok]
-        bad += [
-            _expired(o) for o in outcomes if o.ok and "expires" in o.proof and parse_datetime(o.proof["expires"]) <= at
-        ]
+        bad += [dated for dated in (_dated(o, at) for o in outcomes if o.ok) if dated is not None]
         if bad:
             report.add("proof", FAILED, "; ".join(o.message for o in bad))
             return
@@ -248,23 +300,29 @@ class Verifier:
         self._key_binding(report, credential, outcomes)
 
     def _key_binding(self, report: Report, credential: dict[str, Any], outcomes: list[ProofOutcome]) -> None:
+        """One proof at least is the issuer's; any other (a proof set or chain: a witness, a notary)
+        is by a key its own controller lists as an assertion method, and is named in the report."""
         issuer = issuer_id(credential)
+        others = []
         for outcome in outcomes:
             method = outcome.method
             assert method is not None
-            if method.controller != issuer:
-                report.add(
-                    "key_binding",
-                    FAILED,
-                    f"the key {method.id} is controlled by {method.controller!r}, not by the issuer {issuer!r}",
-                )
-                return
             if not authorizes(outcome.controller_document, method.id, "assertionMethod"):
                 report.add(
-                    "key_binding", FAILED, f"the issuer's document does not list {method.id} as an assertion method"
+                    "key_binding", FAILED, f"the controller's document does not list {method.id} as an assertion method"
                 )
                 return
-        report.add("key_binding", PASSED, f"signed with a key of the issuer {issuer}")
+            if method.controller != issuer:
+                others.append(method.controller)
+        if len(others) == len(outcomes):
+            report.add(
+                "key_binding",
+                FAILED,
+                f"no proof is made with a key of the issuer {issuer!r} (signed by {', '.join(sorted(set(others)))})",
+            )
+            return
+        also = f"; also signed by {', '.join(sorted(set(others)))}" if others else ""
+        report.add("key_binding", PASSED, f"signed with a key of the issuer {issuer}{also}")
 
     def _jwt_proof(self, report: Report, credential: dict[str, Any], outcome: jose.JwtOutcome) -> None:
         if not outcome.ok:
@@ -315,7 +373,7 @@ class Verifier:
         if report.strict and isinstance(raw, dict) and not isinstance(raw.get("statusListIndex"), str):
             report.add("status.list", FAILED, "statusListIndex must be a base-10 integer string")
             return
-        code = f"status.{entry.purpose}" if entry.purpose in ("revocation", "suspension") else "status.list"
+        code = f"status.{entry.purpose}" if entry.purpose in STATUS_PURPOSE_CODES else "status.list"
         try:
             list_credential = self.resolver.document(entry.list_url)
         except ResolutionError as exc:
@@ -325,7 +383,7 @@ class Verifier:
         if failures is not None:
             report.add(code, FAILED, f"the status list {entry.list_url} does not verify: {failures}")
             return
-        self._read_bit(report, credential, list_credential, entry, code)
+        self._read_bit(report, credential, list_credential, entry, code, raw)
 
     def _status_list_failures(self, list_credential: Any, at: datetime, depth: int) -> str | None:
         """Why the status list credential fails verification, or None.
@@ -347,13 +405,13 @@ class Verifier:
         return None
 
     def _read_bit(
-        self, report: Report, credential: dict[str, Any], list_credential: Any, entry: Any, code: str
+        self, report: Report, credential: dict[str, Any], list_credential: Any, entry: Any, code: str, raw_entry: Any
     ) -> None:
         subject = list_credential.get("credentialSubject") if isinstance(list_credential, dict) else None
         if not isinstance(subject, dict):
             report.add(code, FAILED, "the status list credential has no subject")
             return
-        if subject.get("statusPurpose") not in (entry.purpose, [entry.purpose]):
+        if entry.purpose not in as_list(subject.get("statusPurpose")):
             report.add(code, FAILED, f"the status list is for {subject.get('statusPurpose')!r}, not {entry.purpose!r}")
             return
         try:
@@ -374,7 +432,9 @@ class Verifier:
                 WARNING,
                 f"the status list is signed by {issuer_id(list_credential)!r}, not the credential's issuer",
             )
-        if value:
+        if entry.purpose == "message":
+            report.add(code, PASSED, f"status {hex(value)}: {_status_message(raw_entry, value)} (index {entry.index})")
+        elif value:
             word = (
                 "revoked"
                 if entry.purpose == "revocation"
@@ -412,6 +472,18 @@ class Verifier:
             report.add("embedded", PASSED, f"{len(embedded)} embedded credential(s) verified")
 
 
+def _status_message(entry: Any, value: int) -> str:
+    """The message a multi-state entry gives for `value` (Bitstring Status List 1.0 2.1)."""
+    for item in as_list(entry.get("statusMessage") if isinstance(entry, dict) else None):
+        if isinstance(item, dict) and isinstance(item.get("status"), str):
+            try:
+                if int(item["status"], 16) == value:
+                    return str(item.get("message"))
+            except ValueError:
+                continue
+    return "set" if value else "unset"
+
+
 def guarded(report: Report, run: Callable[[], None]) -> None:
     """Run a verification; whatever goes wrong ends as a failed check in the report, never an exception."""
     try:
@@ -428,14 +500,21 @@ def guarded(report: Report, run: Callable[[], None]) -> None:
         )
 
 
-def _expired(outcome: ProofOutcome) -> ProofOutcome:
-    return ProofOutcome(False, f"the proof expired on {outcome.proof['expires']}", outcome.proof, outcome.method)
+def _dated(outcome: ProofOutcome, at: datetime) -> ProofOutcome | None:
+    """A failed outcome when the proof is dated in the future (beyond the clock skew) or has expired."""
+    proof = outcome.proof
+    message = None
+    if "created" in proof and parse_datetime(proof["created"]) > at + PROOF_CLOCK_SKEW:
+        message = (
+            f"the proof was created on {proof['created']}, in the future (beyond {PROOF_CLOCK_SKEW} of clock skew)"
+        )
+    elif "expires" in proof and parse_datetime(proof["expires"]) <= at:
+        message = f"the proof expired on {proof['expires']}"
+    return None if message is None else ProofOutcome(False, message, proof, outcome.method)
 
 
 def _validity_window(credential: Any, at: datetime) -> tuple[datetime, datetime]:
     """[validFrom, validUntil) of a verified credential (open ends become `at` and a day on)."""
-    from datetime import timedelta
-
     start, end = at, at + timedelta(days=1)
     try:
         if credential.get("validFrom"):

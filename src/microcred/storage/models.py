@@ -174,8 +174,9 @@ class StatusList(Base):
     issuer_id: Mapped[int] = mapped_column(ForeignKey("issuers.id"))
     purpose: Mapped[str] = mapped_column(String(16))
     sequence: Mapped[int] = mapped_column(Integer)
-    size: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(Integer)  # entries (each status_size bits wide)
     used: Mapped[int] = mapped_column(Integer)
+    status_size: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     bits: Mapped[bytes] = mapped_column(LargeBinary)  # the published status bits
     allocated: Mapped[bytes] = mapped_column(LargeBinary)  # which indexes are taken (never published)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -213,15 +213,27 @@ class Repository(WebQueries, PathwayQueries, SkillQueries):
         return list(self.session.scalars(query.limit(limit).offset(offset)))
 
     # status lists --------------------------------------------------------------
-    def open_status_list(self, issuer_id: int, purpose: str) -> models.StatusList | None:
-        """The newest list for (issuer, purpose), locked for allocation."""
+    def open_status_list(self, issuer_id: int, purpose: str, status_size: int = 1) -> models.StatusList | None:
+        """The newest list for (issuer, purpose, entry width), locked for allocation."""
         return self.session.scalar(
             select(models.StatusList)
-            .where(models.StatusList.issuer_id == issuer_id, models.StatusList.purpose == purpose)
+            .where(
+                models.StatusList.issuer_id == issuer_id,
+                models.StatusList.purpose == purpose,
+                models.StatusList.status_size == status_size,
+            )
             .order_by(models.StatusList.sequence.desc())
             .limit(1)
             .with_for_update()
         )
+
+    def last_status_sequence(self, issuer_id: int, purpose: str) -> int:
+        found = self.session.scalar(
+            select(func.max(models.StatusList.sequence)).where(
+                models.StatusList.issuer_id == issuer_id, models.StatusList.purpose == purpose
+            )
+        )
+        return int(found or 0)
 
     def status_list(
         self, issuer_id: int, purpose: str, sequence: int, *, lock: bool = False

@@ -8,6 +8,7 @@ sections 4.1 (context processing) and 4.2 (term definitions).
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -138,15 +139,16 @@ class ContextProcessor:
     """Processes local contexts against active ones, memoizing every result.
 
     The cache key holds the objects themselves, so identities stay valid for
-    as long as the cache lives. Document contexts are URLs (inline contexts
-    are refused earlier by the verification pipeline) and scoped contexts come
-    from pinned documents, so the cache stays small.
+    as long as the cache lives. Document contexts are URLs or inline objects
+    that the context policy accepted (keyed by their JSON), and scoped contexts
+    come from pinned documents or those objects, so the cache stays bounded.
     """
 
     def __init__(self, loader: DocumentLoader, max_cache: int = 4096) -> None:
         self.loader = loader
         self._cache: dict[tuple[int, int, bool, bool], tuple[Any, Any, ActiveContext]] = {}
         self._url_cache: dict[tuple[int, tuple[str, ...], bool, bool], tuple[Any, ActiveContext]] = {}
+        self._json_cache: dict[tuple[int, str, bool, bool], tuple[Any, ActiveContext]] = {}
         self._max_cache = max_cache
         self.initial = ActiveContext()
 
@@ -168,6 +170,15 @@ class ContextProcessor:
                 return hit_s[1]
             result = self._process(active, local, base_url, [], override_protected, propagate)
             self._remember(self._url_cache, key_s, (active, result))
+            return result
+        if isinstance(local, list) and not any(isinstance(item, list) for item in local):
+            # A document's inline context objects are fresh every time too: key them by their JSON.
+            key_j = (id(active), json.dumps(local, sort_keys=True), override_protected, propagate)
+            hit_j = self._json_cache.get(key_j)
+            if hit_j is not None and hit_j[0] is active:
+                return hit_j[1]
+            result = self._process(active, local, base_url, [], override_protected, propagate)
+            self._remember(self._json_cache, key_j, (active, result))
             return result
         key = (id(active), id(local), override_protected, propagate)
         hit = self._cache.get(key)
@@ -222,6 +233,10 @@ class ContextProcessor:
             return fresh
         if isinstance(context, str):
             return self._process_remote(result, context, remote, override_protected)
+        if isinstance(context, dict) and "@context" in context:
+            # A context map may wrap its terms in @context, as a remote context document does
+            # (JSON-LD 1.1 API 4.1.2 step 5.2.3 as pyld and jsonld.js implement it).
+            context = context["@context"]
         if not isinstance(context, dict):
             raise JsonLdError("invalid local context: not a map, a URL or null")
         return self._process_map(result, context, base_url, remote, override_protected)
