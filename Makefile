@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check bench clean
+.PHONY: demo test check bench conformance clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,8 +23,13 @@ test: $(STAMP)
 	scripts/check
 	scripts/test
 
+# The W3C VC Data Model 2.0, Data Integrity EdDSA and Bitstring Status List suites against our VC-API,
+# offline (npm packages from the registry; the suites from ../shared/conformance/w3c).
+conformance: $(STAMP)
+	$(BIN)/python scripts/conformance.py --write docs/conformance.md
+
 bench: $(STAMP)
 	$(BIN)/python bench/run.py --write docs/performance.md
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .conformance

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -38,7 +39,8 @@ MINIMUM_PASSED = {"vc-di-eddsa": 57, "vc-data-model-2.0": 59, "bitstring-status-
 # scratch copy only and listed in docs/conformance.md. Nothing else in the suites is changed.
 SUITE_FIXES = [
     (
-        "vc-data-model-2.0-test-suite", "tests/fixtures.js",
+        "vc-data-model-2.0-test-suite",
+        "tests/fixtures.js",
         "digestSRI: 'sha384-NSOcNpmdIVUxIJGvGUoe22FjTWrXiaXlsZ8q6912LdnR3KraQO2n75Ica4wK4Qeg',\n"
         "  digestMultibase: 'uJKGMkOmFbVJhEfKTduMC2XCyvRAYLjOVmZWwIH1wQ7k',",
         "digestSRI: 'sha384-l/HrjlBCNWyAX91hr6LFV2Y3heB5Tcr6IeE4/Tje8YyzYBM8IhqjHWiWpr8+ZbYU',\n"
@@ -48,21 +50,29 @@ SUITE_FIXES = [
     ),
     *[
         (
-            "vc-bitstring-status-list-test-suite", "tests/10-data_model.js", old, new,
+            "vc-bitstring-status-list-test-suite",
+            "tests/10-data_model.js",
+            old,
+            new,
             "two tests compare the number of statusMessage entries with statusSize; the spec counts one message "
             "per possible value, 2 ** statusSize (a 2-bit entry has 4 values), so no conforming entry can pass them",
         )
         for old, new in (
-            ("statusEntry.statusMessage.length.should.be.\n              equal(statusEntry.statusSize);",
-             "statusEntry.statusMessage.length.should.be.\n              equal(2 ** statusEntry.statusSize);"),
-            ("statusEntry.statusMessage.length.should.be.\n              equal(statusEntry.statusSize,",
-             "statusEntry.statusMessage.length.should.be.\n              equal(2 ** statusEntry.statusSize,"),
+            (
+                "statusEntry.statusMessage.length.should.be.\n              equal(statusEntry.statusSize);",
+                "statusEntry.statusMessage.length.should.be.\n              equal(2 ** statusEntry.statusSize);",
+            ),
+            (
+                "statusEntry.statusMessage.length.should.be.\n              equal(statusEntry.statusSize,",
+                "statusEntry.statusMessage.length.should.be.\n              equal(2 ** statusEntry.statusSize,",
+            ),
         )
     ],
 ]
 PORT = 8443
 BASE = f"https://127.0.0.1:{PORT}"
 ADMIN = "conformance@lab.example"
+LAB_PASSWORD = secrets.token_urlsafe(24)
 
 
 def main() -> int:
@@ -94,6 +104,10 @@ def main() -> int:
 
 def prepare(names: list[str]) -> None:
     """Copy the snapshots and install their npm dependencies (kept between runs while unchanged)."""
+    needed = {"npm": "nodejs npm", "ip": "iproute2", "unshare": "util-linux", "openssl": "openssl"}
+    absent = [package for tool, package in needed.items() if shutil.which(tool) is None]
+    if absent:
+        sys.exit(f"conformance: missing tools; run: apt-get install {' '.join(absent)}")
     if not SOURCE.is_dir():
         sys.exit(f"conformance: no suite snapshots at {SOURCE} (set MICROCRED_CONFORMANCE_SOURCE)")
     SCRATCH.mkdir(parents=True, exist_ok=True)
@@ -170,7 +184,7 @@ def lab_env(lab: Path) -> dict[str, str]:
         MICROCRED_ALLOW_EXAMPLE_CONTEXTS="true",  # the W3C example contexts the suites' fixtures use
         MICROCRED_VCAPI_VERIFY_PER_MINUTE="0",  # a suite verifies far faster than people do
         MICROCRED_ADMIN_EMAIL=ADMIN,
-        MICROCRED_ADMIN_PASSWORD="conformance lab passphrase 2026",
+        MICROCRED_ADMIN_PASSWORD=LAB_PASSWORD,  # a fresh lab each run; nobody signs in
     )
     return env
 
@@ -182,19 +196,51 @@ def make_lab(lab: Path) -> None:
     env = lab_env(lab)
 
     def cli(*args: str) -> dict:
-        out = subprocess.run([str(BIN / "microcred"), *args, "--json"], env=env, check=True,
-                             capture_output=True, text=True).stdout
+        out = subprocess.run(
+            [str(BIN / "microcred"), *args, "--json"], env=env, check=True, capture_output=True, text=True
+        ).stdout
         return json.loads(out)
 
     print("== a fresh microcred lab: init, a did:key issuer for the VC-API, a token", flush=True)
     cli("init")
-    issuer = cli("issuer", "create", "--name", "Conformance Lab", "--slug", "lab", "--country", "NL",
-                 "--did-method", "key", "--vcapi")
+    issuer = cli(
+        "issuer",
+        "create",
+        "--name",
+        "Conformance Lab",
+        "--slug",
+        "lab",
+        "--country",
+        "NL",
+        "--did-method",
+        "key",
+        "--vcapi",
+    )
     token = cli("token", "create", "--email", ADMIN, "--scope", "vc:issue", "--scope", "vc:status")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                    "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", str(lab / "key.pem"), "-out", str(lab / "cert.pem")],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(lab / "key.pem"),
+            "-out",
+            str(lab / "cert.pem"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     (lab / "lab.json").write_text(json.dumps({"did": issuer["did"], "token": token["token"]}))
 
 
@@ -203,36 +249,55 @@ def local_config(did: str, token: str) -> str:
     auth = {"Authorization": f"Bearer {token}"}
 
     def issuer(tags: list[str], options: dict) -> dict:
-        return {"id": did, "endpoint": f"{BASE}/credentials/issue", "tags": tags, "headers": auth,
-                "options": options}
+        return {"id": did, "endpoint": f"{BASE}/credentials/issue", "tags": tags, "headers": auth, "options": options}
 
     status_entries = [
         {"type": "BitstringStatusListEntry", "statusPurpose": "revocation"},
         # A multi-state message entry, so the suite's statusSize/statusMessage/statusReference tests run.
-        {"type": "BitstringStatusListEntry", "statusPurpose": "message", "statusSize": 2,
-         "statusMessage": [{"status": "0x0", "message": "pending review"},
-                           {"status": "0x1", "message": "accepted"},
-                           {"status": "0x2", "message": "rejected"},
-                           {"status": "0x3", "message": "withdrawn"}],
-         "statusReference": f"{BASE}/docs/status-messages"},
+        {
+            "type": "BitstringStatusListEntry",
+            "statusPurpose": "message",
+            "statusSize": 2,
+            "statusMessage": [
+                {"status": "0x0", "message": "pending review"},
+                {"status": "0x1", "message": "accepted"},
+                {"status": "0x2", "message": "rejected"},
+                {"status": "0x3", "message": "withdrawn"},
+            ],
+            "statusReference": f"{BASE}/docs/status-messages",
+        },
     ]
     manifest = {
         "settings": {"enableInteropTests": False, "testAllImplementations": False},
-        "implementations": [{
-            "name": "microcred",
-            "implementation": "microcred",
-            "issuers": [
-                issuer(["eddsa-rdfc-2022", "vc2.0"], {"type": "DataIntegrityProof", "cryptosuite": "eddsa-rdfc-2022"}),
-                issuer(["eddsa-jcs-2022"], {"type": "DataIntegrityProof", "cryptosuite": "eddsa-jcs-2022"}),
-                issuer(["BitstringStatusList", "Revocation"], {"type": "DataIntegrityProof",
-                       "cryptosuite": "eddsa-rdfc-2022", "credentialStatus": status_entries}),
-            ],
-            "verifiers": [{"id": did, "endpoint": f"{BASE}/credentials/verify",
-                           "tags": ["eddsa-rdfc-2022", "eddsa-jcs-2022", "vc2.0", "BitstringStatusList",
-                                    "Revocation"],
-                           "options": {"checks": ["proof", "credentialStatus"]}}],
-            "vpVerifiers": [{"id": did, "endpoint": f"{BASE}/presentations/verify", "tags": ["vc2.0"]}],
-        }],
+        "implementations": [
+            {
+                "name": "microcred",
+                "implementation": "microcred",
+                "issuers": [
+                    issuer(
+                        ["eddsa-rdfc-2022", "vc2.0"], {"type": "DataIntegrityProof", "cryptosuite": "eddsa-rdfc-2022"}
+                    ),
+                    issuer(["eddsa-jcs-2022"], {"type": "DataIntegrityProof", "cryptosuite": "eddsa-jcs-2022"}),
+                    issuer(
+                        ["BitstringStatusList", "Revocation"],
+                        {
+                            "type": "DataIntegrityProof",
+                            "cryptosuite": "eddsa-rdfc-2022",
+                            "credentialStatus": status_entries,
+                        },
+                    ),
+                ],
+                "verifiers": [
+                    {
+                        "id": did,
+                        "endpoint": f"{BASE}/credentials/verify",
+                        "tags": ["eddsa-rdfc-2022", "eddsa-jcs-2022", "vc2.0", "BitstringStatusList", "Revocation"],
+                        "options": {"checks": ["proof", "credentialStatus"]},
+                    }
+                ],
+                "vpVerifiers": [{"id": did, "endpoint": f"{BASE}/presentations/verify", "tags": ["vc2.0"]}],
+            }
+        ],
     }
     return "module.exports = " + json.dumps(manifest, indent=2) + ";\n"
 
@@ -244,9 +309,22 @@ def run_inside(names: list[str]) -> int:
     settings = json.loads((lab / "lab.json").read_text())
     log = (lab / "server.log").open("w")
     server = subprocess.Popen(
-        [str(BIN / "microcred"), "serve", "--host", "127.0.0.1", "--port", str(PORT),
-         "--tls-cert", str(lab / "cert.pem"), "--tls-key", str(lab / "key.pem")],
-        env=lab_env(lab), stdout=log, stderr=subprocess.STDOUT)
+        [
+            str(BIN / "microcred"),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(PORT),
+            "--tls-cert",
+            str(lab / "cert.pem"),
+            "--tls-key",
+            str(lab / "key.pem"),
+        ],
+        env=lab_env(lab),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     results: dict[str, dict] = {}
     try:
         wait_for_port(server)
@@ -280,8 +358,9 @@ def run_suite(name: str, config: str) -> dict:
     started = time.monotonic()
     env = {**os.environ, "NODE_TLS_REJECT_UNAUTHORIZED": "0"}
     with (suite / "mocha.out").open("w") as out:
-        code = subprocess.call(["npm", "test", "--silent"], cwd=suite, stdout=out, stderr=subprocess.STDOUT,
-                               env=env, timeout=600)
+        code = subprocess.call(
+            ["npm", "test", "--silent"], cwd=suite, stdout=out, stderr=subprocess.STDOUT, env=env, timeout=600
+        )
     summary = summarise(suite / "suite.log")
     summary.update(seconds=round(time.monotonic() - started, 1), exit=code)
     return summary
@@ -309,7 +388,7 @@ def summarise(suite_log: Path) -> dict:
 
 def walk_tests(node: object):
     if isinstance(node, dict):
-        if "title" in node and "state" in node or node.get("type") == "test":
+        if ("title" in node and "state" in node) or node.get("type") == "test":
             yield node
         for value in node.values():
             yield from walk_tests(value)
@@ -329,15 +408,18 @@ def report(results: dict[str, dict], seconds: float) -> bool:
             print(f"  FAILED {line}")
         if short:
             print(f"  fewer than {MINIMUM_PASSED[name]} passed")
-    print(f"conformance: {'FAILED' if failed else 'passed'} in {seconds:.0f} s")
+    passed = sum(r["passed"] for r in results.values())
+    failures = sum(r["failed"] for r in results.values())
+    print(f"conformance: {'FAILED' if failed else 'every suite passed'} in {seconds:.0f} s")
+    print(f"conformance: {passed} passed, {failures} failed")
     return failed
 
 
 def write_markdown(path: Path, results: dict[str, dict]) -> None:
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                            text=True).stdout.strip()
-    rows = [f"| {n} | {r['passed']} | {r['failed']} | {r['pending']} | {r['seconds']} s |"
-            for n, r in results.items()]
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], check=False, cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    rows = [f"| {n} | {r['passed']} | {r['failed']} | {r['pending']} | {r['seconds']} s |" for n, r in results.items()]
     table = "\n".join(["| suite | passed | failed | pending | time |", "|---|---:|---:|---:|---:|", *rows])
     begin, end = "<!-- conformance:begin -->", "<!-- conformance:end -->"
     block = f"{begin}\nMeasured {time.strftime('%Y-%m-%d')} at commit {commit} by `make conformance`:\n\n{table}\n{end}"

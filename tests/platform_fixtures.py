@@ -92,5 +92,11 @@ def microcredential(platform: bootstrap.Platform, issuer: Any) -> Any:
 
 
 @pytest.fixture
+def suspendable(platform: bootstrap.Platform, issuer: Any) -> Any:
+    """A microcredential whose awards carry a suspension entry instead of a revocation entry."""
+    return platform.catalog.create(issuer.slug, parse_definition({**COMPLETE, "name": "Lab Safety", "suspendable": True}))
+
+
+@pytest.fixture
 def local_verifier(platform: bootstrap.Platform, clock: FixedClock) -> Any:
     return bootstrap.build_credential_service(bootstrap.Options({}, local=platform.local), clock)

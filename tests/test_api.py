@@ -172,9 +172,14 @@ ALLOWED = {
 
 @pytest.mark.parametrize("role", list(ALLOWED))
 def test_every_endpoint_against_every_role(
-    client: TestClient, platform: bootstrap.Platform, tokens: dict[str, str], microcredential: Any, role: str
+    client: TestClient,
+    platform: bootstrap.Platform,
+    tokens: dict[str, str],
+    microcredential: Any,
+    suspendable: Any,
+    role: str,
 ) -> None:
-    award = platform.awards.award(AwardRequest(microcredential.id, "ada@example.org")).id
+    award = platform.awards.award(AwardRequest(suspendable.id, "ada@example.org")).id
     for index, (method, path, body) in enumerate(ENDPOINTS):
         url = path.replace("{mc}", microcredential.id).replace("{award}", award)
         payload = json.loads(json.dumps(body).replace("{mc}", microcredential.id)) if body is not None else None

@@ -22,7 +22,7 @@ SKILL = "http://data.europa.eu/esco/skill/"
 
 
 def _module(platform: bootstrap.Platform, n: int, ects: float = 5) -> str:
-    definition = {**COMPLETE, "name": f"Module {n}", "ects": ects,
+    definition = {**COMPLETE, "name": f"Module {n}", "ects": ects, "suspendable": True,
                   "skills": [{"uri": f"{SKILL}m{n}", "label": f"skill {n}"}]}  # fmt: skip
     return platform.catalog.create("tu-example", parse_definition(definition)).id
 

@@ -118,8 +118,43 @@ def test_revocation_shows_in_the_signed_status_list(
         platform.awards.suspend(outcome.id, "too late")
 
 
-def test_suspension_can_be_lifted(platform: bootstrap.Platform, microcredential: Any, local_verifier: Any) -> None:
+def test_a_revocable_award_has_one_revocation_entry_and_cannot_be_suspended(
+    platform: bootstrap.Platform, microcredential: Any
+) -> None:
     outcome = platform.awards.award(AwardRequest(microcredential.id, "ada@example.org"))
+    assert outcome.credential["credentialStatus"]["statusPurpose"] == "revocation"
+    with pytest.raises(Conflict, match="revoked but not suspended"):
+        platform.awards.suspend(outcome.id, "investigation")
+    assert not platform.awards.suspendable(outcome.id)
+
+
+def test_our_awards_show_no_warning_at_all(
+    platform: bootstrap.Platform, microcredential: Any, suspendable: Any, local_verifier: Any
+) -> None:
+    """Against the official OB 3.0 AchievementCredential schema, the VCDM 2.0 rules and every other check."""
+    for mc in (microcredential, suspendable):
+        outcome = platform.awards.award(AwardRequest(mc.id, "ada@example.org", "Ada Lovelace"))
+        assert isinstance(outcome.credential["credentialStatus"], dict)
+        report = local_verifier.verify(outcome.credential)
+        assert report.verified
+        assert [c.to_json() for c in report.checks if c.status == "warning"] == []
+        schema = next(c for c in report.checks if c.code == "schema")
+        assert schema.status == "passed" and "AchievementCredential" in schema.message
+
+
+def test_a_suspendable_award_is_suspended_and_revoked_through_one_entry(
+    platform: bootstrap.Platform, suspendable: Any, local_verifier: Any
+) -> None:
+    outcome = platform.awards.award(AwardRequest(suspendable.id, "ada@example.org"))
+    assert outcome.credential["credentialStatus"]["statusPurpose"] == "suspension"
+    platform.awards.revoke(outcome.id, "plagiarism")
+    assert local_verifier.verify(outcome.credential).status_of("status.suspension") == "failed"
+    with pytest.raises(Conflict):
+        platform.awards.unsuspend(outcome.id, "no")
+
+
+def test_suspension_can_be_lifted(platform: bootstrap.Platform, suspendable: Any, local_verifier: Any) -> None:
+    outcome = platform.awards.award(AwardRequest(suspendable.id, "ada@example.org"))
     platform.awards.suspend(outcome.id, "investigation")
     assert local_verifier.verify(outcome.credential).status_of("status.suspension") == "failed"
     with pytest.raises(Conflict):

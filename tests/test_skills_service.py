@@ -45,7 +45,7 @@ def world(platform: bootstrap.Platform, issuer: Any) -> dict[str, Any]:
     mcs = {
         "python": _microcredential(platform, "Python basics", [PYTHON], 300, 40),
         "sql": _microcredential(platform, "SQL basics", [SQL], 200, 30, eqf_level=5),
-        "docker": _microcredential(platform, "Containers", [DOCKER], 250, 20),
+        "docker": _microcredential(platform, "Containers", [DOCKER], 250, 20, suspendable=True),
         "talk": _microcredential(platform, "Stakeholder talk", [stakeholders.uri], 90, 8),
     }
     platform.issuers.create(name="Helix", slug="helix", country="BE", url="https://helix.example")

@@ -101,8 +101,12 @@ BAD_CREDENTIALS = {
     "no issuer": (lambda c: _without(c, "issuer"), 400),
     "context not allowlisted": (lambda c: {**c, "@context": [V2, "https://evil.example/ctx.jsonld"]}, 422),
     "inline @base": (
-        lambda c: {**c, "@context": [V2, {"@base": "https://evil.example/"}], "credentialSubject": {"id": "me"}},
+        lambda c: {**c, "@context": [V2, {"@base": "https://evil.example/"}], "credentialSubject": {"id": "did:ex:1"}},
         422,
+    ),
+    "relative subject id (that an inline @base would resolve)": (
+        lambda c: {**c, "@context": [V2, {"@base": "https://evil.example/"}], "credentialSubject": {"id": "me"}},
+        400,
     ),
     "relative id": (lambda c: {**c, "id": "credentials/1"}, 400),
     "@vocab trick": (lambda c: {**c, "@context": [V2, {"@vocab": "https://evil.example/#"}]}, 422),

@@ -296,6 +296,8 @@ def definition(course: Course, taxonomy: TaxonomyService) -> MicrocredentialDefi
         "integration_stackability": "Stackable towards a certificate; recognised for credit where stated",
         "price": course.price, "currency": "EUR", "duration_hours": course.hours, "delivery_mode": course.form,
         "valid_for_months": course.months,
+        # Certifications that lapse can also be suspended (a complaint, a missed renewal); degrees' parts are revoked.
+        "suspendable": course.months is not None,
     })  # fmt: skip
 
 
@@ -374,7 +376,7 @@ def _awards(
             roll = rng.random()
             if roll < 0.05:
                 platform.awards.revoke(outcome.id, "Assessment found to be plagiarised", actor="demo")
-            elif roll < 0.08:
+            elif roll < 0.08 and platform.awards.suspendable(outcome.id):
                 platform.awards.suspend(outcome.id, "Under review after a complaint", actor="demo")
             if email in with_account:
                 with platform.runtime.db.transaction() as repo:

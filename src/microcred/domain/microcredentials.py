@@ -77,6 +77,10 @@ class MicrocredentialDefinition(BaseModel):
     delivery_mode: str | None = Field(default=None, max_length=60)
     provider_url: HttpUrl | None = None
     valid_for_months: int | None = Field(default=None, ge=1, le=1200)
+    # How an award's status is published: one status entry, as the OB 3.0 schema allows. False (the
+    # default): revocation, final, read as "revoked" by every verifier. True: suspension, which can be
+    # lifted; revoking sets it for good (other verifiers then read "suspended"). docs/decisions.md.
+    suspendable: bool = False
 
     @field_validator("achievement_type")
     @classmethod

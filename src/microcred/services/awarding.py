@@ -40,6 +40,13 @@ from microcred.storage.repositories import DuplicateError, Repository
 
 LIST_SIZE = 131_072
 PURPOSES = ("revocation", "suspension")
+
+
+def status_purpose(definition: MicrocredentialDefinition) -> str:
+    """The one status entry an award of this microcredential carries."""
+    return "suspension" if definition.suspendable else "revocation"
+
+
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -164,7 +171,7 @@ class AwardService:
                 seen.add(key)
                 fresh.append((position, key, email, entry))
                 results.append(InputError("pending"))
-            allocations = self._allocate_many(repo, [entry[2] for _, _, _, entry in fresh])
+            allocations = self._allocate_many(repo, [(entry[2], status_purpose(entry[3])) for *_, entry in fresh])
             for (position, key, email, entry), entries in zip(fresh, allocations, strict=True):
                 results[position] = self._pending(requests[position], key, email, entry, entries)
             return results
@@ -266,24 +273,23 @@ class AwardService:
         return f"{self.runtime.base_url}/status/{issuer_slug}/{purpose}/{sequence}"
 
     def _allocate_many(
-        self, repo: Repository, issuers: list[models.Issuer]
+        self, repo: Repository, awards: list[tuple[models.Issuer, str]]
     ) -> list[list[tuple[models.StatusList, int]]]:
-        """One revocation and one suspension index per award, random and unused.
+        """One status index per award, on a list for its microcredential's purpose, random and unused.
 
         Each list row is locked for the transaction and its allocation bitmap
         written once per batch; the entries' primary key is the final guard.
         """
-        per_award: list[list[tuple[models.StatusList, int]]] = [[] for _ in issuers]
-        by_issuer: dict[int, list[int]] = {}
-        for position, issuer in enumerate(issuers):
-            by_issuer.setdefault(issuer.id, []).append(position)
-        for positions in by_issuer.values():
-            issuer = issuers[positions[0]]
-            for purpose in PURPOSES:
-                for position, allocation in zip(
-                    positions, self.allocate(repo, issuer, purpose, len(positions)), strict=True
-                ):
-                    per_award[position].append(allocation)
+        per_award: list[list[tuple[models.StatusList, int]]] = [[] for _ in awards]
+        groups: dict[tuple[int, str], list[int]] = {}
+        for position, (issuer, purpose) in enumerate(awards):
+            groups.setdefault((issuer.id, purpose), []).append(position)
+        for (_, purpose), positions in groups.items():
+            issuer = awards[positions[0]][0]
+            for position, allocation in zip(
+                positions, self.allocate(repo, issuer, purpose, len(positions)), strict=True
+            ):
+                per_award[position].append(allocation)
         return per_award
 
     def allocate(
@@ -376,12 +382,13 @@ class AwardService:
 
     # -- revocation and suspension -----------------------------------------
     def revoke(self, award_id: str, reason: str | None, actor: str = "cli") -> None:
-        """Final: a revoked credential stays revoked."""
+        """Final: a revoked credential stays revoked (a suspendable one stays suspended for good)."""
         with self.runtime.db.transaction() as repo:
             award = self._award(repo, award_id)
             if award.revoked_at is not None:
                 raise Conflict(f"award {award_id} is already revoked")
-            self._set_bit(repo, award, "revocation", True)
+            purposes = self._purposes(repo, award)
+            self._set_bit(repo, award, "revocation" if "revocation" in purposes else "suspension", True)
             award.revoked_at = self.runtime.clock.now()
             award.revocation_reason = reason
             self.runtime.audit(repo, actor, "award.revoke", self._org(repo, award), award_id, reason=reason)
@@ -401,6 +408,11 @@ class AwardService:
                 raise Conflict(f"award {award_id} is revoked; suspension no longer applies")
             if award.suspended == suspended:
                 raise Conflict(f"award {award_id} is {'already' if suspended else 'not'} suspended")
+            if "suspension" not in self._purposes(repo, award):
+                raise Conflict(
+                    f"award {award_id} can be revoked but not suspended: its microcredential publishes revocation "
+                    "only (make it suspendable for later awards)"
+                )
             self._set_bit(repo, award, "suspension", suspended)
             award.suspended = suspended
             action = "award.suspend" if suspended else "award.unsuspend"
@@ -424,6 +436,22 @@ class AwardService:
     def _org(repo: Repository, award: models.Award) -> int | None:
         issuer = repo.issuer(award.issuer_id)
         return issuer.organisation_id if issuer else None
+
+    def suspendable(self, award_id: str) -> bool:
+        """Whether the award's credential carries a suspension entry (so it can be suspended)."""
+        with self.runtime.db.read() as repo:
+            award = repo.award(award_id)
+            return award is not None and "suspension" in self._purposes(repo, award)
+
+    @staticmethod
+    def _purposes(repo: Repository, award: models.Award) -> set[str]:
+        """The status purposes the award's credential carries (awards before issue 14 carry both)."""
+        found = set()
+        for entry in repo.status_entries(award.id):
+            status_list = repo.status_list_by_id(entry.list_id)
+            if status_list is not None:
+                found.add(status_list.purpose)
+        return found
 
     def _set_bit(self, repo: Repository, award: models.Award, purpose: str, value: bool) -> None:
         entries = [(entry.list_id, entry.index) for entry in repo.status_entries(award.id)]

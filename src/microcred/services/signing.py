@@ -1,4 +1,4 @@
-"""Signing an award, then verifying it once more before anything is stored."""
+"""Signing an award after the data-model check, then verifying it once more before anything is stored."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from microcred.errors import SigningError
 from microcred.standards.di import CRYPTOSUITES, DataIntegrity, ProofOptions
 from microcred.standards.dids import Resolver, StaticDocuments, authorizes
 from microcred.standards.keys import Ed25519KeyPair
+from microcred.standards.model import credential_violations, errors, summary
 
 
 def sign_and_check(
@@ -29,6 +30,9 @@ def sign_and_check(
     The document's canonical hash is reused from signing (the same deterministic
     safe-mode expansion; a data loss would have stopped signing already).
     """
+    failed = errors(credential_violations(credential))  # what a verifier here would fail, refused first
+    if failed:
+        raise SigningError(f"the credential breaks the data model, nothing was signed: {summary(failed)}")
     signed, hashed = integrity.sign_reporting(credential, pair, ProofOptions(vm, suite, clock.now()))
     resolver = Resolver([StaticDocuments({did_doc["id"]: did_doc})])
     outcomes = integrity.verify(signed, resolver, rdf_document_hash=hashed[32:] if CRYPTOSUITES[suite].rdf else None)

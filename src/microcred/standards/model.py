@@ -28,7 +28,7 @@ _DATE_TIME = re.compile(r"^-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]
 _SRI = re.compile(r"^(sha256|sha384|sha512)-[A-Za-z0-9+/]+={0,2}$")
 _MULTIBASE = re.compile(r"^[uzmMfFbB][A-Za-z0-9_\-+/=]+$")
 _HEX_STATUS = re.compile(r"^0x[0-9a-fA-F]+$")
-TYPED_OBJECTS = ("credentialStatus", "credentialSchema", "evidence", "termsOfUse", "refreshService")
+TYPED_OBJECTS = ("credentialStatus", "credentialSchema", "evidence", "termsOfUse", "refreshService", "proof")
 
 
 @dataclass(frozen=True, slots=True)

@@ -136,6 +136,7 @@ def _awards(app: FastAPI, web: Web) -> None:
             claim=token,
             url=platform.awards.credential_url(row.id),
             now=platform.runtime.clock.now(),
+            suspendable=platform.awards.suspendable(row.id),
         )
 
     @app.post("/console/awards/{award_id}/{action}", include_in_schema=False)

@@ -57,6 +57,8 @@ def definition_data(form: FormData) -> tuple[dict[str, Any], dict[str, str]]:
     tags = [t.strip() for t in field(form, "tags").split(",") if t.strip()]
     if tags:
         data["tags"] = tags
+    if field(form, "suspendable"):
+        data["suspendable"] = True
     uris = [u.strip() if isinstance(u, str) else "" for u in form.getlist("skill_uri")]
     labels = [v.strip() if isinstance(v, str) else "" for v in form.getlist("skill_label")]
     data["skills"] = [{"uri": u, "label": v or u} for u, v in zip(uris, labels, strict=False) if u]
@@ -96,6 +98,7 @@ def _raw_values(form: FormData, data: dict[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {
         name: field(form, name) for name in (*TEXT_FIELDS, *NUMBER_FIELDS, *INTEGER_FIELDS, "learning_outcomes", "tags")
     }
+    values["suspendable"] = bool(field(form, "suspendable"))
     values["skills"] = data.get("skills", [])
     return values
 
