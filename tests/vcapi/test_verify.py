@@ -63,14 +63,14 @@ def _proof(credential: dict[str, Any], **changes: Any) -> dict[str, Any]:
 
 NEGATIVE = {
     "no proof": (lambda c: {k: v for k, v in c.items() if k != "proof"}, 400, "proof"),
-    "proof null": (lambda c: {**c, "proof": None}, 400, "proof"),
+    "proof null": (lambda c: {**c, "proof": None}, 422, "model"),  # a proof is an object: the data model says so
     "broken proofValue": (lambda c: _proof(c, proofValue=_flip(c["proof"]["proofValue"])), 400, "proof"),
     "proofValue not base58btc": (lambda c: _proof(c, proofValue="u" + c["proof"]["proofValue"][1:]), 400, "proof"),
     "no verificationMethod": (lambda c: _proof(c, verificationMethod=None), 400, "proof"),
     "no proofPurpose": (lambda c: _proof(c, proofPurpose=None), 400, "proof"),
     "wrong proofPurpose": (lambda c: _proof(c, proofPurpose="authentication"), 400, "proof"),
     "unknown cryptosuite": (lambda c: _proof(c, cryptosuite="eddsa-2099"), 400, "proof"),
-    "no proof type": (lambda c: _proof(c, type=None), 400, "proof"),
+    "no proof type": (lambda c: _proof(c, type=None), 422, "model"),
     "tampered subject": (
         lambda c: {**c, "credentialSubject": {**c["credentialSubject"], "id": "did:ex:2"}},
         400,
@@ -156,12 +156,15 @@ def _with_status(lab: Lab, **entry: Any) -> dict[str, Any]:
 
 
 LIST = "{url}/status/lab-key/revocation/1"
+# A malformed entry is a data-model violation (422, with its JSON path); a list that cannot be read is a
+# status that cannot be determined (400).
 UNDETERMINED = {
-    "index as a number": ({"statusListIndex": 7, "statusListCredential": LIST}, "status.list", "statusListIndex"),
-    "negative index": ({"statusListIndex": "-1", "statusListCredential": LIST}, "status.list", "statusListIndex"),
-    "no list": ({"statusListIndex": "7"}, "status.list", "statusListCredential"),
+    "index as a number": ({"statusListIndex": 7, "statusListCredential": LIST}, 422, "model", "statusListIndex"),
+    "negative index": ({"statusListIndex": "-1", "statusListCredential": LIST}, 422, "model", "statusListIndex"),
+    "no list": ({"statusListIndex": "7"}, 422, "model", "statusListCredential"),
     "unreachable list": (
         {"statusListIndex": "7", "statusListCredential": "https://unreachable.example/list"},
+        400,
         "status.revocation",
         "cannot resolve",
     ),
@@ -170,9 +173,9 @@ UNDETERMINED = {
 
 @pytest.mark.parametrize("case", sorted(UNDETERMINED))
 def test_status_that_cannot_be_determined_fails(lab: Lab, case: str) -> None:
-    entry, code, needle = UNDETERMINED[case]
+    entry, status, code, needle = UNDETERMINED[case]
     entry = {k: v.format(url=lab.url) if isinstance(v, str) else v for k, v in entry.items()}
-    report = _assert_refused(lab.verify(_with_status(lab, **entry)), 400, code)
+    report = _assert_refused(lab.verify(_with_status(lab, **entry)), status, code)
     assert any(needle in e["detail"] for e in report["errors"]), report["errors"]
 
 

@@ -387,7 +387,7 @@ class AwardService:
             award = self._award(repo, award_id)
             if award.revoked_at is not None:
                 raise Conflict(f"award {award_id} is already revoked")
-            purposes = self._purposes(repo, award)
+            purposes = self.status_purposes(repo, award)
             self._set_bit(repo, award, "revocation" if "revocation" in purposes else "suspension", True)
             award.revoked_at = self.runtime.clock.now()
             award.revocation_reason = reason
@@ -408,7 +408,7 @@ class AwardService:
                 raise Conflict(f"award {award_id} is revoked; suspension no longer applies")
             if award.suspended == suspended:
                 raise Conflict(f"award {award_id} is {'already' if suspended else 'not'} suspended")
-            if "suspension" not in self._purposes(repo, award):
+            if "suspension" not in self.status_purposes(repo, award):
                 raise Conflict(
                     f"award {award_id} can be revoked but not suspended: its microcredential publishes revocation "
                     "only (make it suspendable for later awards)"
@@ -441,10 +441,10 @@ class AwardService:
         """Whether the award's credential carries a suspension entry (so it can be suspended)."""
         with self.runtime.db.read() as repo:
             award = repo.award(award_id)
-            return award is not None and "suspension" in self._purposes(repo, award)
+            return award is not None and "suspension" in self.status_purposes(repo, award)
 
     @staticmethod
-    def _purposes(repo: Repository, award: models.Award) -> set[str]:
+    def status_purposes(repo: Repository, award: models.Award) -> set[str]:
         """The status purposes the award's credential carries (awards before issue 14 carry both)."""
         found = set()
         for entry in repo.status_entries(award.id):

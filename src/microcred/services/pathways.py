@@ -141,6 +141,8 @@ class PathwayService:
             achievement_type=definition.achievement_type,
             criteria="Complete the pathway: " + definition.description[:2000],
             integration_stackability="Awarded when the pathway's requirements are met by the credentials it cites.",
+            # The policy suspends a roll-up whose part no longer counts, so it carries a suspension entry.
+            suspendable=definition.on_part_revoked == "suspend",
         )
 
     def row(self, pathway_id: str) -> models.PathwayRow:
@@ -465,6 +467,7 @@ class PathwayService:
             locked.flagged = why
             award = repo.award(locked.award_id) if locked.award_id else None
             suspend = suspend and award is not None and not award.suspended and award.revoked_at is None
+            suspend = suspend and award is not None and "suspension" in self.awards.status_purposes(repo, award)
             locked.suspended_by_policy = suspend or locked.suspended_by_policy
         if suspend and completion.award_id:
             self.awards.suspend(completion.award_id, f"pathway part no longer counts ({why})", actor=actor)
