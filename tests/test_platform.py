@@ -14,6 +14,7 @@ from microcred.errors import InputError, SigningError, UsageError
 from microcred.services.awarding import AwardRequest
 from microcred.services.issuing import Conflict, NotFound, parse_definition
 from microcred.services.keys import KeyVault
+from microcred.standards.schema import validate_against
 from microcred.storage import models
 from tests.platform_fixtures import COMPLETE
 
@@ -140,6 +141,7 @@ def test_our_awards_show_no_warning_at_all(
         assert [c.to_json() for c in report.checks if c.status == "warning"] == []
         schema = next(c for c in report.checks if c.code == "schema")
         assert schema.status == "passed" and "AchievementCredential" in schema.message
+        assert validate_against("VerifiableCredential", outcome.credential).errors == []  # the VCDM 2.0 schema
 
 
 def test_a_suspendable_award_is_suspended_and_revoked_through_one_entry(

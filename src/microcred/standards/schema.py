@@ -46,8 +46,11 @@ def schema_for(credential: dict[str, Any]) -> str | None:
 def validate(credential: dict[str, Any], limit: int = 5) -> SchemaResult | None:
     """Schema errors (at most `limit`), or None when no shipped schema applies."""
     name = schema_for(credential)
-    if name is None:
-        return None
+    return None if name is None else validate_against(name, credential, limit)
+
+
+def validate_against(name: str, credential: dict[str, Any], limit: int = 5) -> SchemaResult:
+    """Errors against one shipped schema (`SCHEMAS`), whatever the credential's type."""
     errors = []
     for error in _validator(name).iter_errors(credential):
         path = "/".join(str(p) for p in error.instance_path) or "(root)"

@@ -165,27 +165,34 @@ class ContextProcessor:
             # A document's @context is a fresh list every time: key URL lists by value.
             urls = (local,) if isinstance(local, str) else tuple(local)
             key_s = (id(active), urls, override_protected, propagate)
-            hit_s = self._url_cache.get(key_s)
-            if hit_s is not None and hit_s[0] is active:
-                return hit_s[1]
-            result = self._process(active, local, base_url, [], override_protected, propagate)
-            self._remember(self._url_cache, key_s, (active, result))
-            return result
+            return self._by_value(self._url_cache, key_s, active, local, base_url, override_protected, propagate)
         if isinstance(local, list) and not any(isinstance(item, list) for item in local):
             # A document's inline context objects are fresh every time too: key them by their JSON.
             key_j = (id(active), json.dumps(local, sort_keys=True), override_protected, propagate)
-            hit_j = self._json_cache.get(key_j)
-            if hit_j is not None and hit_j[0] is active:
-                return hit_j[1]
-            result = self._process(active, local, base_url, [], override_protected, propagate)
-            self._remember(self._json_cache, key_j, (active, result))
-            return result
+            return self._by_value(self._json_cache, key_j, active, local, base_url, override_protected, propagate)
         key = (id(active), id(local), override_protected, propagate)
         hit = self._cache.get(key)
         if hit is not None and hit[0] is active and hit[1] is local:
             return hit[2]
         result = self._process(active, local, base_url, [], override_protected, propagate)
         self._remember(self._cache, key, (active, local, result))
+        return result
+
+    def _by_value(
+        self,
+        cache: dict[Any, tuple[Any, ActiveContext]],
+        key: tuple[Any, ...],
+        active: ActiveContext,
+        local: Any,
+        base_url: str | None,
+        override_protected: bool,
+        propagate: bool,
+    ) -> ActiveContext:
+        hit = cache.get(key)
+        if hit is not None and hit[0] is active:
+            return hit[1]
+        result = self._process(active, local, base_url, [], override_protected, propagate)
+        self._remember(cache, key, (active, result))
         return result
 
     def _remember(self, cache: dict[Any, Any], key: Any, value: Any) -> None:
