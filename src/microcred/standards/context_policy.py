@@ -60,6 +60,13 @@ class ContextPolicy:
     # -- the top-level @context ------------------------------------------------
     def _top_level(self, contexts: Any) -> Iterator[Violation]:
         items = contexts if isinstance(contexts, list) else [contexts]
+        if not any(isinstance(item, dict) for item in items):  # the common case: URLs only
+            for i, item in enumerate(items):
+                if isinstance(item, str) and not self.contexts.loader.knows(item):
+                    yield Violation(
+                        _SPEC, f"$['@context'][{i}]", f"context {item!r} is not on the allowlist of pinned contexts"
+                    )
+            return
         active = self.contexts.initial
         defined: set[str] = set()
         for i, item in enumerate(items):
