@@ -94,7 +94,9 @@ def microcredential(platform: bootstrap.Platform, issuer: Any) -> Any:
 @pytest.fixture
 def suspendable(platform: bootstrap.Platform, issuer: Any) -> Any:
     """A microcredential whose awards carry a suspension entry instead of a revocation entry."""
-    return platform.catalog.create(issuer.slug, parse_definition({**COMPLETE, "name": "Lab Safety", "suspendable": True}))
+    return platform.catalog.create(
+        issuer.slug, parse_definition({**COMPLETE, "name": "Lab Safety", "suspendable": True})
+    )
 
 
 @pytest.fixture

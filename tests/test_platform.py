@@ -208,7 +208,9 @@ def test_concurrent_awarding_never_shares_an_index(make_platform: Any, microcred
         thread.join(timeout=120)
     assert not errors, errors
     assert len(results) == 40
-    pairs = {(e["statusListCredential"], e["statusListIndex"]) for e in (r.credential["credentialStatus"] for r in results)}
+    pairs = {
+        (e["statusListCredential"], e["statusListIndex"]) for e in (r.credential["credentialStatus"] for r in results)
+    }
     assert len(pairs) == 40
 
 
