@@ -18,8 +18,9 @@ UNPROCESSABLE = frozenset({"parse", "format", "model", "contexts", "expansion", 
 # VC-API check names (and their common spellings) mapped to our check codes.
 KNOWN_CHECKS = {
     "proof": ("proof", "key_binding"),
-    "status": ("status.revocation", "status.suspension", "status.list"),
-    "credentialStatus": ("status.revocation", "status.suspension", "status.list"),
+    "status": ("status.revocation", "status.suspension", "status.message", "status.list"),
+    "credentialStatus": ("status.revocation", "status.suspension", "status.message", "status.list"),
+    "relatedResource": ("related_resources",),
     "expiration": ("valid_until",),
     "validUntil": ("valid_until",),
     "validFrom": ("valid_from",),
