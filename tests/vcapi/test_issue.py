@@ -115,6 +115,18 @@ BAD_CREDENTIALS = {
     "bad validFrom": (lambda c: {**c, "validFrom": "2026-13-01"}, 400),
     "validUntil without zone": (lambda c: {**c, "validUntil": "2030-01-01T00:00:00"}, 400),
     "untyped credentialSchema": (lambda c: {**c, "credentialSchema": {"id": "https://ex.example/s.json"}}, 400),
+    "malformed status entry": (
+        lambda c: {
+            **c,
+            "credentialStatus": {
+                "type": "BitstringStatusListEntry",
+                "statusPurpose": "revocation",
+                "statusListIndex": True,
+                "statusListCredential": "https://ex.example/1",
+            },
+        },
+        400,
+    ),
     "issuer not ours": (lambda c: {**c, "issuer": "did:key:z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"}, 400),
 }
 

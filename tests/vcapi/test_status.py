@@ -173,6 +173,10 @@ def test_a_multi_state_message_entry_is_issued_read_and_changed(lab: Lab) -> Non
     assert "0x2: rejected" in message[0]["message"]
     listed = lab.client.get(entry["statusListCredential"]).json()
     assert listed["credentialSubject"]["statusPurpose"] == "message"
+    too_big = _status(lab, ref, "message", 4)  # type: ignore[arg-type]  # 2 bits hold 0-3
+    assert too_big.status_code == 422 and "does not fit" in too_big.json()["detail"]
+    message = [r for r in lab.verify(signed).json()["results"] if r["code"] == "status.message"]
+    assert "0x2: rejected" in message[0]["message"], "a refused change leaves the value as it was"
 
 
 @pytest.mark.parametrize(

@@ -109,7 +109,7 @@ class ContextPolicy:
         return found
 
     def _additive(self, item: dict[str, Any], path: str, defined: set[str]) -> Iterator[Violation]:
-        local = item.get("@context", item) if set(item) == {"@context"} else item
+        local = _terms_of(item)
         if not isinstance(local, dict):
             yield Violation(_SPEC, path, "a context object's @context must itself be a context object")
             return
@@ -164,8 +164,7 @@ class ContextPolicy:
             yield Violation(RULE, f"{where}['@context']", "a scoped context in an inline context must be an object")
 
     def _term_iris(self, item: dict[str, Any], active: ActiveContext, path: str) -> Iterator[Violation]:
-        local = item.get("@context", item) if set(item) == {"@context"} else item
-        for key in local:
+        for key in _terms_of(item):
             definition = active.terms.get(key)
             if key.startswith("@") or definition is None:
                 continue
@@ -200,6 +199,11 @@ class ContextPolicy:
             elif not self.contexts.loader.knows(item):
                 out.append(Violation(_SPEC, path, f"context {item!r} is not on the allowlist of pinned contexts"))
         return out
+
+
+def _terms_of(item: dict[str, Any]) -> Any:
+    """The term definitions of a context object, which may wrap them in @context."""
+    return item["@context"] if set(item) == {"@context"} else item
 
 
 def _collect(context: Any, names: set[str], contexts: ContextProcessor, seen: list[str]) -> None:
