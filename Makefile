@@ -20,6 +20,7 @@ check: $(STAMP)
 	scripts/check
 
 test: $(STAMP)
+	scripts/setup-system
 	scripts/check
 	scripts/test
 
