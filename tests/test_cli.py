@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
@@ -160,3 +161,75 @@ def test_verify_accepts_baked_png_and_at_option(tmp_path: Path) -> None:
     png.write_bytes(baking.bake_png(solid_png(4, 4, (1, 2, 3)), signed.read_text()))
     assert run("verify", str(png)).returncode == 0
     assert run("verify", str(png), "--at", "2025-01-01T00:00:00Z").returncode == 1
+
+
+def test_sign_refuses_a_verification_method_whose_key_did_not_sign(tmp_path: Path) -> None:
+    ours, theirs = tmp_path / "ours.json", tmp_path / "theirs.json"
+    run("keygen", "--out", str(ours))
+    run("keygen", "--out", str(theirs))
+    other = json.loads(theirs.read_text())["publicKeyMultibase"]
+    credential = _own_credential(tmp_path, json.loads(ours.read_text())["publicKeyMultibase"])
+    out = tmp_path / "signed.json"
+    result = run(
+        "sign", str(credential), "--key", str(ours), "--verification-method", f"did:key:{other}#{other}",
+        "--out", str(out),
+    )  # fmt: skip
+    assert result.returncode == 2, result
+    assert "does not verify" in result.stderr and not out.exists()
+
+
+def test_sign_output_verifies_with_an_independent_proof_check(tmp_path: Path) -> None:
+    """Signing no longer runs our own verifier: pyld's canonicalization and a raw Ed25519 check must agree."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    from microcred.standards.loader import DocumentLoader
+    from microcred.standards.multibase import decode_base58btc
+    from tests.reference import pyld_canonize
+
+    key = tmp_path / "k.json"
+    run("keygen", "--out", str(key))
+    public = json.loads(key.read_text())["publicKeyMultibase"]
+    out_dir = tmp_path / "out"
+    assert (
+        run("sign", str(_own_credential(tmp_path, public)), "--key", str(key), "--out-dir", str(out_dir)).returncode
+        == 0
+    )
+    signed = json.loads((out_dir / "cred.json").read_text())
+    proof = signed.pop("proof")[0]
+    value = proof.pop("proofValue")
+    loader = DocumentLoader()
+    hashed = hashlib.sha256(pyld_canonize({**proof, "@context": signed["@context"]}, loader).encode()).digest()
+    hashed += hashlib.sha256(pyld_canonize(signed, loader).encode()).digest()
+    Ed25519PublicKey.from_public_bytes(decode_base58btc(public)[2:]).verify(decode_base58btc(value), hashed)
+
+
+_PROBE = """
+import sys
+from microcred.cli.app import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+heavy = {"sqlalchemy", "alembic", "pydantic", "pydantic_settings", "rich", "fastapi", "highspy", "argon2", "jinja2"}
+print(sorted(heavy & {name.split(".")[0] for name in sys.modules}))
+"""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--help"], ["verify", "{file}"], ["verify", "--json", "{file}"], ["sign", "{file}", "--key", "{key}"]],
+    ids=["help", "verify", "verify-json", "sign"],
+)
+def test_standalone_commands_load_no_platform(tmp_path: Path, args: list[str]) -> None:
+    """`microcred --help`, `verify` and `sign` pay for the engine only: no database layer, web layer,
+    settings library, solver or password hashing (they cost seconds at start, see docs/performance.md)."""
+    key = tmp_path / "k.json"
+    run("keygen", "--out", str(key))
+    file = _own_credential(tmp_path, json.loads(key.read_text())["publicKeyMultibase"])
+    argv = [a.format(file=file, key=key) for a in args]
+    env = {**os.environ, "MICROCRED_DATA_DIR": str(tmp_path / "no-data-here")}
+    env.pop("MICROCRED_DATABASE_URL", None)
+    result = subprocess.run(
+        [sys.executable, "-c", _PROBE, *argv], capture_output=True, text=True, timeout=60, env=env, check=False
+    )
+    assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout + result.stderr

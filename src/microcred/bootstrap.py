@@ -1,41 +1,40 @@
-"""The one place that wires collaborators together from settings."""
+"""The one place that wires collaborators together from settings.
+
+Everything is built lazily: importing this module costs nothing beyond the standard library, and a
+platform builds a service on first use, so `microcred verify` never loads SQLAlchemy and `microcred
+award` never loads the skills taxonomy or HiGHS."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
 
-from microcred.clock import Clock, SystemClock
-from microcred.config import Settings
-from microcred.errors import MicrocredError, UsageError
-from microcred.net.fetcher import GuardedFetcher
-from microcred.services.accounts import AccountService
-from microcred.services.awarding import AwardService
-from microcred.services.bulk import BulkService
-from microcred.services.clr import ClrService
-from microcred.services.credentials import CredentialService
-from microcred.services.issuing import CatalogService, IssuerService, PlatformService, Runtime
-from microcred.services.job_roles import JobRoleService
-from microcred.services.keys import KeyVault, load_or_create_kek
-from microcred.services.learning import LearningService
-from microcred.services.local import LocalDocuments
-from microcred.services.mail import Mailer, OutboxMailer, SmtpMailer, SmtpSettings
-from microcred.services.pathways import PathwayService
-from microcred.services.recognition import RecognitionService
-from microcred.services.retrieval import CredentialRetrieval
-from microcred.services.skill_profile import SkillProfileService
-from microcred.services.talent import TalentService
-from microcred.services.taxonomy import TaxonomyService
-from microcred.services.vcapi import VcApiService
-from microcred.services.wallet import WalletService
-from microcred.services.web_accounts import WebAccounts
-from microcred.standards import safejson
-from microcred.standards.dids import DocumentSource, Resolver, StaticDocuments
-from microcred.standards.jsonld import JsonLdProcessor
-from microcred.standards.loader import DocumentLoader
-from microcred.standards.verify import Verifier
-from microcred.storage.db import ensure_schema, make_engine
-from microcred.storage.repositories import Database
+if TYPE_CHECKING:
+    from microcred.clock import Clock
+    from microcred.config import Settings
+    from microcred.services.accounts import AccountService
+    from microcred.services.awarding import AwardService
+    from microcred.services.bulk import BulkService
+    from microcred.services.clr import ClrService
+    from microcred.services.credentials import CredentialService
+    from microcred.services.issuing import CatalogService, IssuerService, PlatformService, Runtime
+    from microcred.services.job_roles import JobRoleService
+    from microcred.services.learning import LearningService
+    from microcred.services.local import LocalDocuments
+    from microcred.services.mail import Mailer
+    from microcred.services.pathways import PathwayService
+    from microcred.services.recognition import RecognitionService
+    from microcred.services.retrieval import CredentialRetrieval
+    from microcred.services.skill_profile import SkillProfileService
+    from microcred.services.talent import TalentService
+    from microcred.services.taxonomy import TaxonomyService
+    from microcred.services.vcapi import VcApiService
+    from microcred.services.wallet import WalletService
+    from microcred.services.web_accounts import WebAccounts
+    from microcred.standards.dids import DocumentSource
+    from microcred.standards.jsonld import JsonLdProcessor
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +50,14 @@ def build_credential_service(options: Options, clock: Clock | None = None) -> Cr
     """Supplied resources serve both as JSON-LD documents (contexts) and as
     resolvable documents (DID documents, status lists); fetching is off unless
     explicitly allowed."""
+    from microcred.clock import SystemClock
+    from microcred.errors import MicrocredError
+    from microcred.services.credentials import CredentialService
+    from microcred.standards import safejson
+    from microcred.standards.dids import Resolver, StaticDocuments
+    from microcred.standards.loader import DocumentLoader
+    from microcred.standards.verify import Verifier
+
     loader = DocumentLoader(options.resources, examples=options.examples)
     supplied = StaticDocuments()
     for url, data in options.resources.items():
@@ -62,45 +69,186 @@ def build_credential_service(options: Options, clock: Clock | None = None) -> Cr
     if options.local is not None:
         sources.append(options.local)
     if options.allow_fetch:
+        from microcred.net.fetcher import GuardedFetcher
+
         sources.append(GuardedFetcher())
     verifier = Verifier(loader, Resolver(sources), clock or SystemClock(), inline_contexts=options.inline_contexts)
     return CredentialService(verifier)
 
 
-@dataclass(frozen=True, slots=True)
 class Platform:
-    settings: Settings
-    runtime: Runtime
-    issuers: IssuerService
-    catalog: CatalogService
-    awards: AwardService
-    bulk: BulkService
-    accounts: AccountService
-    identity: PlatformService
-    local: LocalDocuments
-    jsonld: JsonLdProcessor
-    credentials: CredentialService  # verifies anything, with this installation's documents at hand
-    mailer: Mailer
-    web_accounts: WebAccounts
-    wallet: WalletService
-    retrieval: CredentialRetrieval
-    vcapi: VcApiService
-    pathways: PathwayService
-    clr: ClrService
-    recognition: RecognitionService
-    taxonomy: TaxonomyService
-    skills: SkillProfileService
-    roles: JobRoleService
-    talent: TalentService
-    learning: LearningService
+    """The issuing platform: its settings and runtime, and each service built on first use.
+
+    Award changes reach pathways and skill profiles through listeners that look those services up
+    when they fire, so building `awards` does not build them."""
+
+    def __init__(self, settings: Settings, runtime: Runtime) -> None:
+        self.settings = settings
+        self.runtime = runtime
 
     def close(self) -> None:
         """Release database connections (the CLI exits anyway; servers and tests call this)."""
         self.runtime.db.dispose()
 
+    @cached_property
+    def jsonld(self) -> JsonLdProcessor:
+        from microcred.standards.jsonld import JsonLdProcessor
+        from microcred.standards.loader import DocumentLoader
+
+        return JsonLdProcessor(DocumentLoader(examples=self.settings.allow_example_contexts))
+
+    @cached_property
+    def identity(self) -> PlatformService:
+        from microcred.services.issuing import PlatformService
+
+        return PlatformService(self.runtime)
+
+    @cached_property
+    def issuers(self) -> IssuerService:
+        from microcred.services.issuing import IssuerService
+
+        return IssuerService(self.runtime)
+
+    @cached_property
+    def catalog(self) -> CatalogService:
+        from microcred.services.issuing import CatalogService
+
+        return CatalogService(self.runtime)
+
+    @cached_property
+    def awards(self) -> AwardService:
+        from microcred.services.awarding import AwardService
+
+        awards = AwardService(self.runtime, self.jsonld)
+        awards.listeners.append(self._award_changed)
+        return awards
+
+    def _award_changed(self, email: str, microcredential_id: str) -> None:
+        self.pathways.on_award_change(email, microcredential_id)
+        self.skills.on_credential_change(email, microcredential_id)
+
+    @cached_property
+    def bulk(self) -> BulkService:
+        from microcred.services.bulk import BulkService
+
+        return BulkService(self.runtime, self.awards)
+
+    @cached_property
+    def accounts(self) -> AccountService:
+        from microcred.services.accounts import AccountService
+
+        return AccountService(self.runtime)
+
+    @cached_property
+    def local(self) -> LocalDocuments:
+        from microcred.services.local import LocalDocuments
+
+        return LocalDocuments(self.runtime, self.awards, self.identity)
+
+    @cached_property
+    def credentials(self) -> CredentialService:
+        """Verifies anything, with this installation's documents at hand."""
+        settings = self.settings
+        options = Options(
+            {}, allow_fetch=settings.allow_fetch, local=self.local, examples=settings.allow_example_contexts,
+            inline_contexts=settings.inline_contexts,
+        )  # fmt: skip
+        return build_credential_service(options, self.runtime.clock)
+
+    @cached_property
+    def mailer(self) -> Mailer:
+        return make_mailer(self.settings)
+
+    @cached_property
+    def web_accounts(self) -> WebAccounts:
+        from microcred.services.web_accounts import WebAccounts
+
+        return WebAccounts(self.runtime, self.accounts, self.mailer)
+
+    @cached_property
+    def wallet(self) -> WalletService:
+        from microcred.services.wallet import WalletService
+
+        wallet = WalletService(self.runtime, self.credentials, self.awards)
+        wallet.listeners.append(self._imports_changed)
+        return wallet
+
+    def _imports_changed(self, email: str) -> None:
+        self.pathways.on_award_change(email, "")
+        self.skills.on_credential_change(email, "")
+
+    @cached_property
+    def retrieval(self) -> CredentialRetrieval:
+        from microcred.services.retrieval import CredentialRetrieval
+
+        return CredentialRetrieval(self.runtime, self.awards, allow_fetch=self.settings.allow_fetch)
+
+    @cached_property
+    def vcapi(self) -> VcApiService:
+        from microcred.services.vcapi import VcApiService
+
+        return VcApiService(self.runtime, self.awards, self.credentials)
+
+    @cached_property
+    def pathways(self) -> PathwayService:
+        from microcred.services.pathways import PathwayService
+
+        return PathwayService(self.runtime, self.awards, self.catalog, self.credentials)
+
+    @cached_property
+    def clr(self) -> ClrService:
+        from microcred.services.clr import ClrService
+
+        return ClrService(self.runtime, self.awards, self.pathways, self.identity, self.credentials)
+
+    @cached_property
+    def recognition(self) -> RecognitionService:
+        from microcred.services.recognition import RecognitionService
+
+        return RecognitionService(self.runtime, self.awards, self.catalog, self.pathways, self.credentials)
+
+    @cached_property
+    def taxonomy(self) -> TaxonomyService:
+        from microcred.services.taxonomy import TaxonomyService
+
+        settings = self.settings
+        return TaxonomyService(settings.data_dir / "taxonomy.json.gz", semantic=settings.semantic_extraction)
+
+    @cached_property
+    def skills(self) -> SkillProfileService:
+        from microcred.services.skill_profile import SkillProfileService
+
+        return SkillProfileService(self.runtime, self.credentials, self.taxonomy)
+
+    @cached_property
+    def roles(self) -> JobRoleService:
+        from microcred.services.job_roles import JobRoleService
+
+        return JobRoleService(self.runtime, self.taxonomy)
+
+    @cached_property
+    def talent(self) -> TalentService:
+        from microcred.services.talent import TalentService
+
+        return TalentService(self.runtime, self.roles)
+
+    @cached_property
+    def learning(self) -> LearningService:
+        from microcred.services.learning import LearningService
+
+        return LearningService(self.runtime, self.taxonomy, self.skills, self.roles)
+
 
 def build_platform(settings: Settings | None = None, clock: Clock | None = None, *, create: bool = False) -> Platform:
     """The issuing platform over the configured database; `create` is what `microcred init` allows."""
+    from microcred.clock import SystemClock
+    from microcred.config import Settings
+    from microcred.errors import UsageError
+    from microcred.services.issuing import Runtime
+    from microcred.services.keys import KeyVault, load_or_create_kek
+    from microcred.storage.db import ensure_schema, make_engine
+    from microcred.storage.repositories import Database
+
     settings = settings or Settings()
     url = settings.resolved_database_url
     if url.startswith("sqlite:"):
@@ -121,40 +269,15 @@ def build_platform(settings: Settings | None = None, clock: Clock | None = None,
     runtime = Runtime(
         Database(engine, read_engine), clock or SystemClock(), KeyVault(kek), settings.public_base_url.rstrip("/")
     )
-    jsonld = JsonLdProcessor(DocumentLoader(examples=settings.allow_example_contexts))
-    awards = AwardService(runtime, jsonld)
-    platform_identity = PlatformService(runtime)
+    platform = Platform(settings, runtime)
     if create:
-        platform_identity.ensure_key()
-    local = LocalDocuments(runtime, awards, platform_identity)
-    options = Options(
-        {}, allow_fetch=settings.allow_fetch, local=local, examples=settings.allow_example_contexts,
-        inline_contexts=settings.inline_contexts,
-    )  # fmt: skip
-    credentials = build_credential_service(options, runtime.clock)
-    accounts = AccountService(runtime)
-    mailer = make_mailer(settings)
-    catalog = CatalogService(runtime)
-    wallet = WalletService(runtime, credentials, awards)
-    pathways = PathwayService(runtime, awards, catalog, credentials)
-    wallet.listeners.append(lambda email: pathways.on_award_change(email, ""))
-    taxonomy = TaxonomyService(settings.data_dir / "taxonomy.json.gz", semantic=settings.semantic_extraction)
-    skills = SkillProfileService(runtime, credentials, taxonomy)
-    awards.listeners.append(skills.on_credential_change)
-    wallet.listeners.append(skills.on_credential_change)
-    roles = JobRoleService(runtime, taxonomy)
-    return Platform(
-        settings, runtime, IssuerService(runtime), catalog, awards, BulkService(runtime, awards), accounts, platform_identity,
-        local, jsonld, credentials, mailer, WebAccounts(runtime, accounts, mailer), wallet,
-        CredentialRetrieval(runtime, awards, allow_fetch=settings.allow_fetch),
-        VcApiService(runtime, awards, credentials), pathways,
-        ClrService(runtime, awards, pathways, platform_identity, credentials),
-        RecognitionService(runtime, awards, catalog, pathways, credentials),
-        taxonomy, skills, roles, TalentService(runtime, roles), LearningService(runtime, taxonomy, skills, roles),
-    )  # fmt: skip
+        platform.identity.ensure_key()
+    return platform
 
 
 def make_mailer(settings: Settings) -> Mailer:
+    from microcred.services.mail import OutboxMailer, SmtpMailer, SmtpSettings
+
     if settings.smtp_host:
         smtp = SmtpSettings(
             settings.smtp_host,

@@ -6,11 +6,13 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from microcred.environment import DEFAULT_DATA_DIR
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MICROCRED_", extra="ignore")
 
-    data_dir: Path = Path("microcred-data")
+    data_dir: Path = DEFAULT_DATA_DIR
     database_url: str | None = None
     secret_key: str | None = None
     public_base_url: str = "http://127.0.0.1:8000"

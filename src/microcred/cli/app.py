@@ -6,29 +6,26 @@ import json
 import os
 import sys
 from datetime import UTC, datetime
+from inspect import getdoc
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import Progress
 
 from microcred import bootstrap
 from microcred.cli import pathways as pathway_commands
 from microcred.cli import platform as platform_commands
-from microcred.cli import render
 from microcred.cli import skills as skill_commands
-from microcred.cli.options import instant
+from microcred.cli.consoles import err, escape, out
+from microcred.cli.options import TYPER, instant
 from microcred.errors import InputError, MicrocredError, UsageError
 from microcred.standards import safejson
-from microcred.standards.keys import Ed25519KeyPair
 
-app = typer.Typer(
-    add_completion=False, no_args_is_help=True, help="Issue, hold and verify Open Badges 3.0 microcredentials."
-)
-out = Console(highlight=False, emoji=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
+if TYPE_CHECKING:
+    from microcred.standards.keys import Ed25519KeyPair
+
+# Every command imports what it needs when it runs: `microcred --help` loads typer and nothing else.
+app = typer.Typer(**TYPER, no_args_is_help=True, help="Issue, hold and verify Open Badges 3.0 microcredentials.")
 
 EXIT_OK, EXIT_NOT_VERIFIED, EXIT_USAGE = 0, 1, 2
 
@@ -54,23 +51,22 @@ def _resources(pairs: list[str] | None) -> dict[str, bytes]:
 
 
 def _service(resources: list[str] | None, *, offline: bool = True) -> Any:
-    from microcred.config import Settings
+    from microcred import environment
 
     options = bootstrap.Options(
         _resources(resources), allow_fetch=not offline, local=_local_documents(),
-        inline_contexts=Settings().inline_contexts,
+        inline_contexts=environment.flag("inline_contexts", True),
     )  # fmt: skip
     return bootstrap.build_credential_service(options)
 
 
 def _local_documents() -> Any:
     """This installation's issuers and status lists, when run against its data directory."""
-    from microcred.config import Settings
+    from microcred import environment
 
-    settings = Settings()
-    if settings.database_url is None and not (settings.data_dir / "microcred.db").exists():
+    if environment.value("database_url") is None and not (environment.data_dir() / "microcred.db").exists():
         return None
-    return bootstrap.build_platform(settings).local
+    return bootstrap.build_platform().local
 
 
 def _read(source: str) -> bytes:
@@ -97,6 +93,8 @@ def _load_key(path: Path) -> Ed25519KeyPair:
     )
     if not isinstance(secret, str):
         raise UsageError(f"{path} has no secretKeyMultibase (or privateKeyMultibase)")
+    from microcred.standards.keys import Ed25519KeyPair
+
     pair = Ed25519KeyPair.from_secret_multibase(secret)
     public = document.get("publicKeyMultibase")
     if public is not None and public != pair.public_multibase:
@@ -116,16 +114,18 @@ def keygen(
     out_file: Annotated[Path | None, typer.Option("--out", help="Write the key pair here (mode 0600).")] = None,
 ) -> None:
     """Create an Ed25519 key pair in Multikey form."""
+    from microcred.standards.keys import Ed25519KeyPair
+
     pair = Ed25519KeyPair.generate()
     text = (
         json.dumps({"publicKeyMultibase": pair.public_multibase, "secretKeyMultibase": pair.secret_multibase}, indent=2)
         + "\n"
     )
     if out_file is None:
-        out.print(text, end="", markup=False)
+        out().print(text, end="", markup=False)
     else:
         _write_secret(out_file, text)
-        err.print(f"wrote {out_file} (did:key:{pair.public_multibase})")
+        err().print(f"wrote {out_file} (did:key:{pair.public_multibase})")
 
 
 @app.command()
@@ -182,8 +182,6 @@ def verify(
     ] = None,
 ) -> None:
     """Verify credentials: JSON-LD, compact JWT, baked PNG or SVG (a roll-up together with its --part files)."""
-    from microcred.standards.rollup import verify_with_parts
-
     service = _service(resource, offline=offline)
     when = instant(at, "--at")
     parts = [_read(str(p)) for p in part or []]
@@ -192,7 +190,12 @@ def verify(
     reports = []
     for source in sources:
         data = _fetch_source(source, offline)
-        report = verify_with_parts(service.verifier, data, parts, when) if parts else service.verify(data, at=when)
+        if parts:
+            from microcred.standards.rollup import verify_with_parts
+
+            report = verify_with_parts(service.verifier, data, parts, when)
+        else:
+            report = service.verify(data, at=when)
         report.source = source
         reports.append(report)
     _report(reports, as_json)
@@ -214,7 +217,9 @@ def _report(reports: list[Any], as_json: bool) -> None:
         sys.stdout.write(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2, ensure_ascii=False) + "\n")
     else:
         for report in reports:
-            render.checklist(out, report)
+            from microcred.cli import render
+
+            render.checklist(sys.stdout, report)
     raise typer.Exit(EXIT_OK if all(r.verified for r in reports) else EXIT_NOT_VERIFIED)
 
 
@@ -237,12 +242,14 @@ def validate(
 @app.command()
 def inspect(file: Annotated[str, typer.Argument(help="A credential file (JSON, JWT, PNG, SVG).")]) -> None:
     """Show a credential readably."""
+    from microcred.cli import render
+
     service = _service(None)
     report = service.validate(_read(file))
     if report.credential is None:
-        render.checklist(out, report)
+        render.checklist(sys.stdout, report)
         raise typer.Exit(EXIT_NOT_VERIFIED)
-    render.inspect(out, report.credential, report.format)
+    render.inspect(out(), report.credential, report.format)
 
 
 @app.command()
@@ -255,21 +262,23 @@ def demo(
     if tour:
         from microcred.cli.demo import run
 
-        run(out)
+        run(out())
         return
     from microcred.cli import demo_seed
     from microcred.config import Settings
 
     settings = Settings()
-    with Progress(console=out, transient=True) as bar:
+    from rich.progress import Progress
+
+    with Progress(console=out(), transient=True) as bar:
         task = bar.add_task("seeding the demo", total=None)
         demo_seed.seed(settings, lambda note: bar.update(task, description=note))
-    out.rule("[bold]microcred demo[/bold]")
-    out.print(f"Data: {settings.data_dir.resolve()}   Open: [cyan]{settings.public_base_url}[/cyan]")
-    out.print(f"Every demo login uses the password [bold]{demo_seed.PASSWORD}[/bold]:")
+    out().rule("[bold]microcred demo[/bold]")
+    out().print(f"Data: {settings.data_dir.resolve()}   Open: [cyan]{settings.public_base_url}[/cyan]")
+    out().print(f"Every demo login uses the password [bold]{demo_seed.PASSWORD}[/bold]:")
     for email, role, _org, what in demo_seed.LOGINS:
-        out.print(f"  {email:34} {role:15} {what}")
-    out.print("Mail (claim links, resets) goes to the outbox: sign in as the admin and open Outbox.")
+        out().print(f"  {email:34} {role:15} {what}")
+    out().print("Mail (claim links, resets) goes to the outbox: sign in as the admin and open Outbox.")
     if serve:
         from microcred.cli.platform import serve as run_server
 
@@ -281,10 +290,43 @@ pathway_commands.register(app)
 skill_commands.register(app)
 
 
+def _command_for(args: list[str]) -> Any:
+    """The click command for these arguments, converted only as far as they reach.
+
+    Typer converts every command's signature into click parameters up front, which is most of the cost
+    of `microcred --help` with some fifty commands. So the command named first is the only one converted
+    (in a group of its own, so the command line reads the same); `--help`, no command or an unknown one
+    get the listing, built from names and docstrings alone."""
+    name = next((arg for arg in args if not arg.startswith("-")), None)
+    chosen = typer.Typer(**TYPER, no_args_is_help=True, help=app.info.help)
+    commands = {_command_name(info): info for info in app.registered_commands}
+    groups = {str(info.name): info for info in app.registered_groups}
+    if name in commands:
+        chosen.registered_commands.append(commands[name])
+    elif name in groups:
+        chosen.registered_groups.append(groups[name])
+    else:
+        for listed, info in commands.items():
+            chosen.command(listed, help=info.help or getdoc(info.callback))(_listed)
+        for listed, group in groups.items():
+            chosen.command(listed, help=group.typer_instance.info.help if group.typer_instance else None)(_listed)
+    chosen.callback()(_listed)  # a group even with one command: `microcred verify FILE` keeps its form
+    return typer.main.get_command(chosen)
+
+
+def _command_name(info: Any) -> str:
+    return str(info.name or info.callback.__name__.lower().replace("_", "-"))
+
+
+def _listed() -> None:
+    """Stands for a command in the listing; never runs (the real one is converted when named)."""
+
+
 def main(argv: list[str] | None = None) -> None:
-    command = typer.main.get_command(app)
+    args = sys.argv[1:] if argv is None else argv
     try:
-        code = command.main(argv, prog_name="microcred", standalone_mode=False)
+        command = _command_for(args)
+        code = command.main(args, prog_name="microcred", standalone_mode=False)
         sys.exit(code if isinstance(code, int) else EXIT_OK)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
@@ -292,10 +334,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except typer.TyperException as exc:  # the click usage errors typer raises
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
-        err.print(f"[red]error:[/red] {escape(message)}")
+        err().print(f"[red]error:[/red] {escape(message)}")
         sys.exit(EXIT_USAGE)
     except MicrocredError as exc:
-        err.print(f"[red]error ({exc.code}):[/red] {escape(exc.message)}")
+        err().print(f"[red]error ({exc.code}):[/red] {escape(exc.message)}")
         sys.exit(EXIT_USAGE)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -37,7 +37,7 @@ def run(console: Console) -> None:
         report = service.verify(signed)
         report.source = f"signed with {suite}"
         console.print(f"3. Signed with [bold]{suite}[/bold] and verified:")
-        render.checklist(console, report)
+        render.checklist(console.file, report)
         if suite == "eddsa-rdfc-2022":
             signed_rdfc = signed
     assert isinstance(signed_rdfc, dict)
@@ -45,17 +45,17 @@ def run(console: Console) -> None:
     report = service.verify(png)
     report.source = f"baked PNG ({len(png):,} bytes)"
     console.print("4. Baked the credential into a PNG badge and verified the image:")
-    render.checklist(console, report)
+    render.checklist(console.file, report)
     tampered = copy.deepcopy(signed_rdfc)
     tampered["credentialSubject"]["achievement"]["name"] = "Data Analytics with Python (Distinction)"
     report = service.verify(tampered)
     report.source = "tampered copy (achievement name changed)"
     console.print("5. Tampered with the achievement name; verification now fails:")
-    render.checklist(console, report)
+    render.checklist(console.file, report)
     added = copy.deepcopy(signed_rdfc)
     added["credentialSubject"]["grade"] = "A+"
     report = service.verify(added)
     report.source = "copy with an undefined term added after signing"
     console.print("6. Added an undefined term after signing (other verifiers silently drop it):")
-    render.checklist(console, report)
+    render.checklist(console.file, report)
     console.rule("done")

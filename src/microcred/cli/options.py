@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from microcred.errors import InputError, UsageError
 from microcred.standards.dates import parse_datetime
@@ -16,3 +17,7 @@ def instant(value: str | None, option: str) -> datetime | None:
         return parse_datetime(value)
     except InputError as exc:
         raise UsageError(f"{option}: {exc.message}") from exc
+
+
+# Plain help (click's own formatting): rich help would import rich on every `--help`, tripling its cost.
+TYPER: dict[str, Any] = {"add_completion": False, "rich_markup_mode": None, "pretty_exceptions_enable": False}

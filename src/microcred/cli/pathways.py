@@ -8,14 +8,17 @@ from typing import Annotated, Any
 
 import typer
 
+from microcred.cli.consoles import err
+from microcred.cli.options import TYPER
 from microcred.cli.platform import JsonOpt, emit, platform
 from microcred.errors import UsageError
-from microcred.services.pathway_views import progress_json
 from microcred.standards import safejson
 
-pathway_app = typer.Typer(help="Pathways: microcredentials that stack into a larger credential.", no_args_is_help=True)
-clr_app = typer.Typer(help="Comprehensive Learner Records (CLR 2.0).", no_args_is_help=True)
-recognition_app = typer.Typer(help="Degree credit for microcredentials and pathways.", no_args_is_help=True)
+pathway_app = typer.Typer(
+    **TYPER, help="Pathways: microcredentials that stack into a larger credential.", no_args_is_help=True
+)
+clr_app = typer.Typer(**TYPER, help="Comprehensive Learner Records (CLR 2.0).", no_args_is_help=True)
+recognition_app = typer.Typer(**TYPER, help="Degree credit for microcredentials and pathways.", no_args_is_help=True)
 
 
 def _json_file(path: Path) -> Any:
@@ -62,6 +65,8 @@ def pathway_progress(
     as_json: JsonOpt = False,
 ) -> None:
     """A learner's progress on each pathway they have started: per element, what remains, in words."""
+    from microcred.services.pathway_views import progress_json
+
     items = platform().pathways.progress(email, all_pathways=all_pathways)
     payload = [progress_json(item) for item in items]
     emit(as_json, payload, "\n\n".join(_human(p) for p in payload) or f"{email} has not started a pathway")
@@ -99,12 +104,11 @@ def pathway_evaluate_all(
     """Evaluate every learner against every pathway (after creating or changing one); settles new completions."""
     import sys
 
-    from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     built = platform()
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
-    with Progress(*columns, console=Console(stderr=True), disable=as_json or not sys.stderr.isatty()) as bar:
+    with Progress(*columns, console=err(), disable=as_json or not sys.stderr.isatty()) as bar:
         task = bar.add_task("evaluating learners", total=None)
         result = built.pathways.evaluate_all(
             workers=workers, progress=lambda n: bar.update(task, description=f"{n:,} learners evaluated")

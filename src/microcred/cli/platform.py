@@ -6,44 +6,49 @@ import getpass
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 
 from microcred import bootstrap
-from microcred.cli.options import instant
-from microcred.config import Settings
+from microcred.cli.consoles import err, out
+from microcred.cli.options import TYPER, instant
 from microcred.errors import InputError, UsageError
-from microcred.services.awarding import AwardRequest
-from microcred.services.issuing import parse_definition
 from microcred.standards import safejson
 
-out = Console(highlight=False, emoji=False, soft_wrap=True)
+if TYPE_CHECKING:
+    from microcred.config import Settings
+
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
-issuer_app = typer.Typer(help="Issuer profiles and keys.", no_args_is_help=True)
-microcredential_app = typer.Typer(help="The microcredential catalogue.", no_args_is_help=True)
-db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
-awards_app = typer.Typer(help="Awarded credentials.", no_args_is_help=True)
-token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
-vcapi_app = typer.Typer(help="The W3C VC-API: which issuers it signs for.", no_args_is_help=True)
+issuer_app = typer.Typer(**TYPER, help="Issuer profiles and keys.", no_args_is_help=True)
+microcredential_app = typer.Typer(**TYPER, help="The microcredential catalogue.", no_args_is_help=True)
+db_app = typer.Typer(**TYPER, help="Database migrations.", no_args_is_help=True)
+awards_app = typer.Typer(**TYPER, help="Awarded credentials.", no_args_is_help=True)
+token_app = typer.Typer(**TYPER, help="API tokens.", no_args_is_help=True)
+vcapi_app = typer.Typer(**TYPER, help="The W3C VC-API: which issuers it signs for.", no_args_is_help=True)
+
+
+def load_settings() -> Settings:
+    from microcred.config import Settings
+
+    return Settings()
 
 
 def platform() -> bootstrap.Platform:
-    return bootstrap.build_platform(Settings())
+    return bootstrap.build_platform(load_settings())
 
 
 def emit(as_json: bool, payload: Any, human: str) -> None:
     if as_json:
         sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n")
     else:
-        out.print(human, markup=False)
+        out().print(human, markup=False)
 
 
 def init(as_json: JsonOpt = False) -> None:
     """Create the data directory, the key-encryption key and the first platform admin."""
-    settings = Settings()
+    settings = load_settings()
     built = bootstrap.build_platform(settings, create=True)
     email = settings.admin_email or (None if as_json or not sys.stdin.isatty() else input("admin email: "))
     password = settings.admin_password or (
@@ -79,7 +84,7 @@ def db_upgrade(as_json: JsonOpt = False) -> None:
     """Apply every migration."""
     from microcred.storage.db import make_engine, upgrade
 
-    settings = Settings()
+    settings = load_settings()
     upgrade(make_engine(settings.resolved_database_url))
     emit(as_json, {"upgraded": True}, "database is up to date")
 
@@ -145,6 +150,8 @@ def microcredential_create(
 ) -> None:
     """Create a microcredential; prints its id."""
     data = _definition_data(from_file, name, description, criteria, skill)
+    from microcred.services.issuing import parse_definition
+
     entry = platform().catalog.create(issuer, parse_definition(data))
     emit(as_json, {"id": entry.id, "issuer": entry.issuer_slug, "version": entry.version}, entry.id)
 
@@ -214,6 +221,8 @@ def award(
     as_json: JsonOpt = False,
 ) -> None:
     """Award a microcredential to one learner; prints the credential id and URL."""
+    from microcred.services.awarding import AwardRequest
+
     until = instant(valid_until, "--valid-until")
     outcome = platform().awards.award(
         AwardRequest(microcredential, email, name, external_id, evidence_url, None, grade, until)
@@ -256,7 +265,7 @@ def award_bulk(
         TextColumn("issued {task.fields[issued]} · skipped {task.fields[skipped]} · failed {task.fields[failed]}"),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=Console(stderr=True), disable=as_json or not sys.stderr.isatty()) as bar:
+    with Progress(*columns, console=err(), disable=as_json or not sys.stderr.isatty()) as bar:
         task = bar.add_task("award", total=None, issued=0, skipped=0, failed=0)
 
         def show(p: Any) -> None:
@@ -373,7 +382,7 @@ def serve(
     """Serve the REST API, the VC-API, the web pages, DID documents, status lists and credentials."""
     import uvicorn
 
-    settings = Settings()
+    settings = load_settings()
     check_serve_settings(settings, host, tls_cert, tls_key)
     platform().close()  # fail fast on a missing data directory or an outdated database
     uvicorn.run(

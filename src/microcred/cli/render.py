@@ -2,27 +2,43 @@
 
 from __future__ import annotations
 
-from typing import Any
+import os
+import re
+from typing import IO, TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.markup import escape
+from microcred.cli.consoles import escape
 
-from microcred.standards.verify import Report
+if TYPE_CHECKING:
+    from rich.console import Console
 
-_MARKS = {
-    "passed": "[green]✔[/green]",
-    "failed": "[red]✘[/red]",
-    "warning": "[yellow]![/yellow]",
-    "skipped": "[dim]–[/dim]",
-}
+    from microcred.standards.verify import Report
+
+# (mark, ANSI colour) per check status.
+_MARKS = {"passed": ("✔", "32"), "failed": ("✘", "31"), "warning": ("!", "33"), "skipped": ("–", "2")}
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
-def checklist(console: Console, report: Report) -> None:
-    title = escape(report.source or "credential")
-    verdict = "[bold green]VERIFIED[/bold green]" if report.verified else "[bold red]NOT VERIFIED[/bold red]"
-    console.print(f"{verdict}  {title}  [dim]({report.format})[/dim]")
+def checklist(stream: IO[str], report: Report) -> None:
+    """The verdict and one line per check, coloured on a terminal (NO_COLOR respected).
+
+    Written without rich: `microcred verify` prints this for every file, and importing rich would cost
+    more than the verification. Messages quote the credential, so control characters are shown, never sent."""
+    colour = stream.isatty() and "NO_COLOR" not in os.environ
+
+    def paint(text: str, code: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if colour else text
+
+    verdict = paint("VERIFIED", "1;32") if report.verified else paint("NOT VERIFIED", "1;31")
+    lines = [f"{verdict}  {_shown(report.source or 'credential')}  {paint(f'({report.format})', '2')}"]
     for check in report.checks:
-        console.print(f"  {_MARKS.get(check.status, '?')} [bold]{check.code}[/bold]: {escape(check.message)}")
+        mark, code = _MARKS.get(check.status, ("?", "0"))
+        lines.append(f"  {paint(mark, code)} {paint(check.code, '1')}: {_shown(check.message)}")
+    stream.write("\n".join(lines) + "\n")
+    stream.flush()
+
+
+def _shown(text: str) -> str:
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
 
 
 def inspect(console: Console, credential: dict[str, Any], fmt: str) -> None:

@@ -8,30 +8,35 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
-from rich.console import Console
 
+from microcred.cli.consoles import err
+from microcred.cli.options import TYPER
 from microcred.cli.platform import JsonOpt, emit, platform
-from microcred.domain.learning_plan import Measure
 from microcred.errors import UsageError
-from microcred.services.accounts import Principal
-from microcred.services.job_roles import RoleSkillIn
-from microcred.services.learning import CatalogueFilter, plan_json
-from microcred.services.taxonomy import hit_json
 
-skills_app = typer.Typer(help="The skills taxonomy (ESCO + O*NET) and learners' verified skills.", no_args_is_help=True)
-role_app = typer.Typer(help="Job roles: what an employer needs, as weighted skills.", no_args_is_help=True)
-catalogue_app = typer.Typer(help="Search the catalogue of microcredentials.", no_args_is_help=True)
-err = Console(stderr=True, highlight=False)
-OPERATOR = Principal("cli", "platform_admin", None)
+if TYPE_CHECKING:
+    from microcred.services.accounts import Principal
+
+skills_app = typer.Typer(
+    **TYPER, help="The skills taxonomy (ESCO + O*NET) and learners' verified skills.", no_args_is_help=True
+)
+role_app = typer.Typer(**TYPER, help="Job roles: what an employer needs, as weighted skills.", no_args_is_help=True)
+catalogue_app = typer.Typer(**TYPER, help="Search the catalogue of microcredentials.", no_args_is_help=True)
 RoleOpt = Annotated[int | None, typer.Option("--role", help="A job role id.")]
 OccupationOpt = Annotated[str | None, typer.Option("--occupation", help="An ESCO occupation URI.")]
 
 
+def _operator() -> Principal:
+    from microcred.services.accounts import Principal
+
+    return Principal("cli", "platform_admin", None)
+
+
 def _attribution(lines: list[str]) -> None:
-    err.print(" ".join(lines), style="dim", soft_wrap=True, markup=False)
+    err().print(" ".join(lines), style="dim", soft_wrap=True, markup=False)
 
 
 def _read_text(source: str) -> str:
@@ -51,6 +56,8 @@ def skills_search(
     as_json: JsonOpt = False,
 ) -> None:
     """Find skills by label or alternative label."""
+    from microcred.services.taxonomy import hit_json
+
     p = platform()
     hits = [hit_json(h) for h in p.taxonomy.search(text, limit, framework)]
     emit(as_json, hits, "\n".join(f"{h['label']} ({h['framework']})\t{h['uri']}" for h in hits) or "no skills found")
@@ -67,6 +74,8 @@ def skills_extract(
     as_json: JsonOpt = False,
 ) -> None:
     """The skills a job advertisement asks for, best first, each with URI, label and score."""
+    from microcred.services.taxonomy import hit_json
+
     p = platform()
     hits = [hit_json(h) for h in p.taxonomy.extract(_read_text(source), limit, semantic=semantic)]
     emit(as_json, hits, "\n".join(f"{h['score']:.2f}  {h['label']} ({h['framework']})\t{h['uri']}" for h in hits) or "no skills found")  # fmt: skip
@@ -97,7 +106,7 @@ def skills_import(
     from rich.progress import Progress
 
     p = platform()
-    with Progress(console=err, transient=True, disable=as_json or not sys.stderr.isatty()) as bar:
+    with Progress(console=err(), transient=True, disable=as_json or not sys.stderr.isatty()) as bar:
         task = bar.add_task("reading", total=None)
         summary = p.taxonomy.import_release(esco, onet, release, lambda step: bar.update(task, description=step))
     payload = {"release": summary.release, "skills": summary.skills, "tools": summary.tools,
@@ -132,7 +141,7 @@ def skills_reindex(as_json: JsonOpt = False) -> None:
     from rich.progress import Progress
 
     p = platform()
-    with Progress(console=err, transient=True, disable=as_json or not sys.stderr.isatty()) as bar:
+    with Progress(console=err(), transient=True, disable=as_json or not sys.stderr.isatty()) as bar:
         task = bar.add_task("learners", total=None)
         rows = p.skills.reindex(lambda email: bar.update(task, advance=1, description=email))
     emit(as_json, {"rows": rows}, f"{rows} skill rows written")
@@ -149,6 +158,8 @@ def role_create(
     as_json: JsonOpt = False,
 ) -> None:  # fmt: skip
     """Define a job role from an ESCO occupation, a list of skills, or a pasted job advertisement."""
+    from microcred.services.job_roles import RoleSkillIn
+
     if sum(x is not None and x != [] for x in (occupation, skill, from_text)) != 1:
         raise UsageError("give exactly one of --occupation, --skill and --from-text")
     p = platform()
@@ -164,7 +175,7 @@ def role_create(
     if not title:
         raise UsageError("--title is needed unless the role comes from an occupation")
     role = p.roles.create(
-        OPERATOR, org, title, skills, description=description, occupation_uri=occupation, source=source
+        _operator(), org, title, skills, description=description, occupation_uri=occupation, source=source
     )
     emit(as_json, role.json(), f"role {role.id}: {role.title} ({len(role.skills)} skills)")
     _attribution(p.taxonomy.attribution)
@@ -173,14 +184,14 @@ def role_create(
 @role_app.command("list")
 def role_list(as_json: JsonOpt = False) -> None:
     """Every job role."""
-    roles = platform().roles.list(OPERATOR)
+    roles = platform().roles.list(_operator())
     emit(as_json, [r.json() for r in roles], "\n".join(f"{r.id}\t{r.title}\t{len(r.skills)} skills" for r in roles) or "no roles")  # fmt: skip
 
 
 @role_app.command("show")
 def role_show(role_id: Annotated[int, typer.Argument()], as_json: JsonOpt = False) -> None:
     """A job role and its weighted skills."""
-    role = platform().roles.get(OPERATOR, role_id)
+    role = platform().roles.get(_operator(), role_id)
     lines = [f"{role.title} ({role.source})"] + [
         f"  {'essential' if s.essential else 'optional '} {s.importance}  {s.label}" for s in role.skills
     ]
@@ -199,9 +210,9 @@ def match(
     """Discoverable learners ranked by verified coverage of a role's skills, with the evidence."""
     p = platform()
     filters: dict[str, Any] = {"country": country, "issuer": issuer, "achievement_type": credential_type}
-    result = p.talent.match(OPERATOR, role, limit=limit, **filters)
+    result = p.talent.match(_operator(), role, limit=limit, **filters)
     if csv_file is not None:
-        csv_file.write_text(p.talent.shortlist_csv(OPERATOR, role, **filters), encoding="utf-8")
+        csv_file.write_text(p.talent.shortlist_csv(_operator(), role, **filters), encoding="utf-8")
     payload = {"role": result.role.title, "total": result.total, "candidates": [c.json() for c in result.candidates]}
     lines = [f"{result.total} candidates for {result.role.title}"] + [
         f"{n}. {c.name} {c.score:.0%} ({c.covered}/{len(result.role.skills)} skills)"
@@ -217,7 +228,7 @@ def gap(
 ) -> None:  # fmt: skip
     """The skills of a role or occupation a learner has proven, and the ones still missing."""
     p = platform()
-    result = p.learning.gap(email, p.learning.target(OPERATOR, role_id=role, occupation=occupation))
+    result = p.learning.gap(email, p.learning.target(_operator(), role_id=role, occupation=occupation))
     lines = [f"{result.target.title}: {len(result.covered)} covered, {len(result.missing)} missing"]
     lines += [f"  ✓ {label}" for _u, label, _e, _s in result.covered]
     lines += [f"  · {label}{' (essential)' if e else ''}" for _u, label, e, _w in result.missing]
@@ -234,11 +245,14 @@ def recommend(
     as_json: JsonOpt = False,
 ) -> None:  # fmt: skip
     """The cheapest (or shortest) set of microcredentials that closes the learner's gap, solved exactly."""
+    from microcred.domain.learning_plan import Measure
+    from microcred.services.learning import plan_json
+
     if minimize not in ("price", "hours"):
         raise UsageError("--minimize takes price or hours")
     p = platform()
-    target = p.learning.target(OPERATOR, role_id=role, occupation=occupation)
-    measure = cast(Measure, minimize)
+    target = p.learning.target(_operator(), role_id=role, occupation=occupation)
+    measure = cast("Measure", minimize)
     found_gap, plan = p.learning.recommend(
         email, target, minimize=measure, budget=budget, max_hours=max_hours, essential_only=essential_only
     )
@@ -265,6 +279,8 @@ def catalogue_search(
     as_json: JsonOpt = False,
 ) -> None:  # fmt: skip
     """Microcredentials by text, skill, price, duration, level, language, provider and delivery mode."""
+    from microcred.services.learning import CatalogueFilter
+
     items = platform().learning.search_catalogue(
         CatalogueFilter(text, skill, max_price, max_hours, level, language, provider, mode)
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -20,7 +21,15 @@ ROLES = ("platform_admin", "issuer_admin", "issuer_staff", "learner", "employer"
 # What a token may be narrowed to: the REST API, VC-API issuing, VC-API status changes.
 SCOPES = ("api", "vc:issue", "vc:status")
 _hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash("not a password anyone has: constant-time refusal")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """What an unknown address is checked against, so refusing it costs as much as a wrong password;
+    made on the first sign-in, not at import (every command would pay tens of milliseconds)."""
+    return _hasher.hash("not a password anyone has: constant-time refusal")
+
+
 BACKOFF_WINDOW = timedelta(minutes=15)
 FREE_FAILURES_PER_EMAIL = 5
 FREE_FAILURES_PER_ADDRESS = 20
@@ -157,7 +166,7 @@ class AccountService:
             stored = user.password_hash if user is not None else None
         ok = False
         try:
-            ok = _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
+            ok = _hasher.verify(stored or _dummy_hash(), password) and stored is not None
         except VerificationError:
             ok = False
         with self.runtime.db.transaction() as repo:

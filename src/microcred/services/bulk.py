@@ -21,11 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from microcred.clock import FixedClock
 from microcred.errors import InputError, MicrocredError, SigningError, UsageError
 from microcred.services.awarding import AwardOutcome, AwardRequest, AwardService, PendingAward
 from microcred.services.issuing import Runtime, active_key, did_document
-from microcred.services.signing import sign_and_check
+from microcred.services.signing import sign_chunk
 from microcred.standards.dates import parse_datetime
 from microcred.storage import models
 
@@ -132,34 +131,6 @@ def count_rows(path: Path) -> int:
     with path.open("r", encoding="utf-8-sig") as handle:
         first = handle.read(1)
     return lines if first in "{[" and first else max(lines - 1, 0)
-
-
-# -- signing workers -------------------------------------------------------
-_worker_state: dict[str, Any] = {}
-
-
-def _sign_chunk(
-    key_seed: bytes, vm: str, did_doc: dict[str, Any], suite: str, created: str, credentials: list[dict[str, Any]]
-) -> list[str]:
-    """Runs in a worker process: sign and self-verify a chunk with one issuer key.
-
-    Returns the signed credentials as the exact JSON text to store.
-    """
-    from microcred.standards.di import DataIntegrity
-    from microcred.standards.jsonld import JsonLdProcessor
-    from microcred.standards.keys import Ed25519KeyPair
-    from microcred.standards.loader import DocumentLoader
-
-    if "jsonld" not in _worker_state:
-        jsonld = JsonLdProcessor(DocumentLoader())
-        _worker_state.update(jsonld=jsonld, integrity=DataIntegrity(jsonld))
-    pair = Ed25519KeyPair.from_seed(key_seed)
-    clock = FixedClock(parse_datetime(created))
-    integrity = _worker_state["integrity"]
-    return [
-        json.dumps(sign_and_check(integrity, clock, pair, vm, did_doc, suite, c), ensure_ascii=False)
-        for c in credentials
-    ]
 
 
 class BulkService:
@@ -333,11 +304,11 @@ class BulkService:
             vm, pair = active_key(repo, self.runtime, issuer)
             args = (pair.seed, vm, did_document(repo, issuer), issuer.default_suite, created)
             if pool is None:
-                yield from zip(items, _sign_chunk(*args, [i.credential for i in items]), strict=True)
+                yield from zip(items, sign_chunk(*args, [i.credential for i in items]), strict=True)
                 continue
             size = max(8, len(items) // (workers * 4))
             chunks = [items[i : i + size] for i in range(0, len(items), size)]
-            futures = [pool.submit(_sign_chunk, *args, [i.credential for i in chunk]) for chunk in chunks]
+            futures = [pool.submit(sign_chunk, *args, [i.credential for i in chunk]) for chunk in chunks]
             for chunk, future in zip(chunks, futures, strict=True):
                 yield from zip(chunk, future.result(), strict=True)
 

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from microcred.errors import SigningError, UsageError
-from microcred.standards import jose
+from microcred.errors import ResolutionError, SigningError, UsageError
 from microcred.standards.di import ProofOptions
 from microcred.standards.dids import did_key_for
-from microcred.standards.keys import Ed25519KeyPair
+from microcred.standards.keys import Ed25519KeyPair, verify_ed25519
+from microcred.standards.multibase import decode_base58btc
 from microcred.standards.verify import Report, Verifier
 
 SUITES = ("eddsa-rdfc-2022", "eddsa-jcs-2022", "jwt")
@@ -36,13 +36,29 @@ class CredentialService:
         did = did_key_for(request.key.public_bytes)
         vm = request.verification_method or f"{did}#{request.key.public_multibase}"
         if request.suite == "jwt":
+            from microcred.standards import jose
+
             token = jose.sign_vc_jwt(request.credential, request.key, vm)
             self._self_check(token)
             return token
         options = ProofOptions(vm, request.suite, request.created)
-        signed = self.verifier.integrity.sign(request.credential, request.key, options)
-        self._self_check(signed)
+        signed, hashed = self.verifier.integrity.sign_reporting(request.credential, request.key, options)
+        self._check_signature(vm, signed, hashed)
         return signed
+
+    def _check_signature(self, vm: str, signed: dict[str, Any], hashed: bytes) -> None:
+        """The new signature checks out with the key the verification method resolves to, over the hash
+        just signed. That is what a verifier's proof check proves, without canonicalizing a second time
+        (which doubled the cost of signing): a wrong --verification-method or a key that is not the
+        DID's is caught here, before anything is written."""
+        try:
+            method, _controller = self.verifier.resolver.verification_method(vm)
+        except ResolutionError as exc:
+            raise SigningError(f"the signed credential does not verify: {exc.message}") from exc
+        proofs = signed["proof"] if isinstance(signed["proof"], list) else [signed["proof"]]
+        signature = decode_base58btc(proofs[-1]["proofValue"])
+        if method.ed25519 is None or not verify_ed25519(method.ed25519, signature, hashed):
+            raise SigningError(f"the signed credential does not verify: {vm} is not the key that signed it")
 
     def _self_check(self, signed: dict[str, Any] | str) -> None:
         report = self.verifier.verify(signed)

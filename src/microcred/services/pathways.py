@@ -85,7 +85,6 @@ class PathwayService:
         self._live: tuple[float, set[str]] | None = None  # (until, pathway ids) of the last look
         self._imports: dict[str, tuple[float, int, Holding | None]] = {}  # item id -> (until, changes, holding)
         self._best: tuple[int, dict[LeafKey, PartInfo]] = (-1, {})
-        awards.listeners.append(self.on_award_change)
 
     # -- definitions -----------------------------------------------------------------
     def create(self, issuer_slug: str, data: Any, actor: str = "cli") -> models.PathwayRow:

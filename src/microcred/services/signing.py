@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from microcred.clock import Clock
+from microcred.clock import Clock, FixedClock
 from microcred.errors import SigningError
+from microcred.standards.dates import parse_datetime
 from microcred.standards.di import CRYPTOSUITES, DataIntegrity, ProofOptions
 from microcred.standards.dids import Resolver, StaticDocuments, authorizes
 from microcred.standards.keys import Ed25519KeyPair
@@ -52,3 +53,31 @@ def sign_and_check(
     if problem:
         raise SigningError(f"the signed credential does not verify, nothing was stored: {problem}")
     return signed
+
+
+# -- signing workers -------------------------------------------------------
+_worker_state: dict[str, Any] = {}
+
+
+def sign_chunk(
+    key_seed: bytes, vm: str, did_doc: dict[str, Any], suite: str, created: str, credentials: list[dict[str, Any]]
+) -> list[str]:
+    """Runs in a worker process: sign and self-verify a chunk with one issuer key.
+
+    Returns the signed credentials as the exact JSON text to store. It lives here, beside the engine and
+    away from the database layer, so a spawned worker imports the engine alone and starts in a blink."""
+    from microcred.standards.di import DataIntegrity
+    from microcred.standards.jsonld import JsonLdProcessor
+    from microcred.standards.keys import Ed25519KeyPair
+    from microcred.standards.loader import DocumentLoader
+
+    if "jsonld" not in _worker_state:
+        jsonld = JsonLdProcessor(DocumentLoader())
+        _worker_state.update(jsonld=jsonld, integrity=DataIntegrity(jsonld))
+    pair = Ed25519KeyPair.from_seed(key_seed)
+    clock = FixedClock(parse_datetime(created))
+    integrity = _worker_state["integrity"]
+    return [
+        json.dumps(sign_and_check(integrity, clock, pair, vm, did_doc, suite, c), ensure_ascii=False)
+        for c in credentials
+    ]

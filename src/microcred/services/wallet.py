@@ -24,8 +24,9 @@ from microcred.services.credentials import CredentialService
 from microcred.services.issuing import Conflict, NotFound, Runtime
 from microcred.services.presentation import describe, state_of
 from microcred.services.web_accounts import SessionUser
-from microcred.standards import baking, jose, safejson
+from microcred.standards import baking, safejson
 from microcred.standards.dates import format_datetime
+from microcred.standards.inputs import looks_like_jwt
 from microcred.standards.verify import FAILED, Report
 from microcred.storage import models
 
@@ -161,7 +162,7 @@ class WalletService:
         if blocking or report.credential is None:
             reasons = "; ".join(f"{c.message}" for c in blocking[:3]) or "it holds no credential"
             raise ImportRefused(f"this credential does not verify, so it was not imported: {reasons}", report)
-        fmt = "jwt" if jose.looks_like_jwt(text) else "json"
+        fmt = "jwt" if looks_like_jwt(text) else "json"
         content = (
             text
             if fmt == "jwt"

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from microcred.errors import InputError
-from microcred.standards import baking, jose, safejson
+from microcred.standards import baking, safejson
 
 
 @dataclass(slots=True)
@@ -44,6 +44,16 @@ def _from_text(text: str | bytes, image: str | None) -> CredentialInput:
         token = stripped.decode("ascii")
     except UnicodeDecodeError as exc:
         raise InputError("the input is neither JSON, a JWT, a PNG nor an SVG") from exc
-    if jose.looks_like_jwt(token):
+    if looks_like_jwt(token):
         return CredentialInput(jwt=token, format=f"{image}+jwt" if image else "jwt")
     raise InputError("the input is neither JSON, a JWT, a PNG nor an SVG")
+
+
+def looks_like_jwt(text: str) -> bool:
+    """Compact JWS form: three base64url parts, header and payload not empty."""
+    parts = text.strip().split(".")
+    return len(parts) == 3 and all(parts[:2]) and all(_is_b64url(p) for p in parts)
+
+
+def _is_b64url(part: str) -> bool:
+    return all(c.isalnum() or c in "-_" for c in part)

@@ -40,15 +40,6 @@ class JwtOutcome:
     header_key_only: bool = False
 
 
-def looks_like_jwt(text: str) -> bool:
-    parts = text.strip().split(".")
-    return len(parts) == 3 and all(parts[:2]) and all(_is_b64url(p) for p in parts)
-
-
-def _is_b64url(part: str) -> bool:
-    return all(c.isalnum() or c in "-_" for c in part)
-
-
 def sign_vc_jwt(credential: dict[str, Any], signer: Signer, kid: str, *, vc_claim: bool = True) -> str:
     """A compact JWS over the credential: OB 3.0 form by default, VC-JOSE-COSE otherwise."""
     if vc_claim:

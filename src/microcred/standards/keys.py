@@ -12,7 +12,6 @@ from functools import lru_cache
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
 from microcred.errors import InputError, KeyFormatError
 from microcred.standards.multibase import decode_base58btc, encode_base58btc
@@ -34,16 +33,14 @@ class Ed25519KeyPair:
 
     @classmethod
     def generate(cls) -> Ed25519KeyPair:
-        return cls.from_seed(
-            Ed25519PrivateKey.generate().private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
-        )
+        return cls.from_seed(Ed25519PrivateKey.generate().private_bytes_raw())
 
     @classmethod
     def from_seed(cls, seed: bytes) -> Ed25519KeyPair:
         if len(seed) != 32:
             raise KeyFormatError("an Ed25519 seed is 32 bytes")
         private = Ed25519PrivateKey.from_private_bytes(seed)
-        return cls(private, private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
+        return cls(private, private.public_key().public_bytes_raw())
 
     @classmethod
     def from_secret_multibase(cls, value: str) -> Ed25519KeyPair:
@@ -60,7 +57,7 @@ class Ed25519KeyPair:
 
     @property
     def seed(self) -> bytes:
-        return self.private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+        return self.private.private_bytes_raw()
 
     @property
     def public_multibase(self) -> str:
