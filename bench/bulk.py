@@ -42,7 +42,7 @@ def child(database_url: str, rows: int, workers: int) -> None:
     work = Path(tempfile.mkdtemp())
     platform = build_platform(Settings(data_dir=work / "data", database_url=database_url), create=True)
     platform.issuers.create(name="Bench University", slug="bench", country="NL")
-    mc = platform.catalog.create("bench", parse_definition(DEFINITION))
+    mc = platform.catalog.create("bench", parse_definition(DEFINITION), publish=True, exemption="test fixture")
     source = work / "cohort.csv"
     with source.open("w") as handle:
         handle.write("email,name,external_id,grade\n")

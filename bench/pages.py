@@ -62,6 +62,7 @@ def _import_external(platform: Any, email: str, n: int) -> None:
             "did:example:ada",
             datetime.now(UTC).replace(microsecond=0),
             f"urn:uuid:00000000-0000-4000-8000-{i:012d}",
+            email,
         )
         platform.wallet.import_credential(holder, json.dumps(signer.sign(SignRequest(credential, key))), "bench")
 

@@ -70,7 +70,7 @@ def generate(folder: Path, learners: int, seed: int = 7) -> dict[str, Any]:
         entry = platform.catalog.create(f"bench-{i % 5}", parse_definition({
             "name": f"Module {i}", "description": "A bench microcredential.", "ects": rng.choice([2, 3, 4, 5, 6]),
             "skills": [{"uri": f"http://data.europa.eu/esco/skill/bench-{i % 300}", "label": f"skill {i % 300}"}],
-        }))  # fmt: skip
+        }), publish=True, exemption="test fixture")  # fmt: skip
         catalogue.append(entry.id)
         slug_of[entry.id] = entry.issuer_slug
     pathway_leaves, known = [], set(catalogue)

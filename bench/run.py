@@ -341,10 +341,12 @@ def main() -> None:
 
     load = load_verify.measure()
     import pages
+    import startup
     import vcapi
 
     text = render(m, one, two, rss_mb, hostile, bulk, load) + "\n" + "\n".join(pages.render(pages.measure()))
     text += "\n" + "\n".join(vcapi.render(vcapi.measure()))
+    text += "\n" + "\n".join(startup.render(startup.measure()))
     import pathways
 
     text += "\n" + "\n".join(pathways.render(pathways.measure(2_000 if args.quick else 100_000)))

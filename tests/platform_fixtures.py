@@ -88,14 +88,17 @@ def issuer(platform: bootstrap.Platform) -> Any:
 
 @pytest.fixture
 def microcredential(platform: bootstrap.Platform, issuer: Any) -> Any:
-    return platform.catalog.create(issuer.slug, parse_definition(COMPLETE))
+    return platform.catalog.create(issuer.slug, parse_definition(COMPLETE), publish=True, exemption="test fixture")
 
 
 @pytest.fixture
 def suspendable(platform: bootstrap.Platform, issuer: Any) -> Any:
     """A microcredential whose awards carry a suspension entry instead of a revocation entry."""
     return platform.catalog.create(
-        issuer.slug, parse_definition({**COMPLETE, "name": "Lab Safety", "suspendable": True})
+        issuer.slug,
+        parse_definition({**COMPLETE, "name": "Lab Safety", "suspendable": True}),
+        publish=True,
+        exemption="test fixture",
     )
 
 

@@ -274,7 +274,7 @@ def test_parent_organisation_is_carried_in_the_issuer_profile(platform: bootstra
     from microcred.services.issuing import parse_definition
 
     child = platform.issuers.create(name="Faculty of Science", slug="tu-science", country="NL", parent=issuer.slug)
-    mc = platform.catalog.create(child.slug, parse_definition(COMPLETE))
+    mc = platform.catalog.create(child.slug, parse_definition(COMPLETE), publish=True, exemption="test fixture")
     credential = platform.awards.award(AwardRequest(mc.id, "ada@example.org")).credential
     assert credential["issuer"]["parentOrg"] == {"id": issuer.did, "type": ["Profile"], "name": issuer.name}
 

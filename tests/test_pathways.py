@@ -24,7 +24,9 @@ SKILL = "http://data.europa.eu/esco/skill/"
 def _module(platform: bootstrap.Platform, n: int, ects: float = 5) -> str:
     definition = {**COMPLETE, "name": f"Module {n}", "ects": ects, "suspendable": True,
                   "skills": [{"uri": f"{SKILL}m{n}", "label": f"skill {n}"}]}  # fmt: skip
-    return platform.catalog.create("tu-example", parse_definition(definition)).id
+    return platform.catalog.create(
+        "tu-example", parse_definition(definition), publish=True, exemption="test fixture"
+    ).id
 
 
 def _pathway(platform: bootstrap.Platform, modules: list[str], **extra: Any) -> Any:
@@ -360,11 +362,11 @@ def test_another_issuers_credential_counts_only_while_the_imported_copy_verifies
     assert _completion(platform, row.id) is None
     user = platform.accounts.create_user("ada@example.org", "correct horse battery staple", "learner")
     holder = SessionUser(user.id, user.email, user.role, None, "Ada", verified=True, session_id="t")
-    partner = data_analytics_microcredential(other, "did:example:ada", clock.now(), "urn:uuid:partner-1")
+    partner = data_analytics_microcredential(other, "did:example:ada", clock.now(), "urn:uuid:partner-1", user.email)
     signed = platform.credentials.sign(SignRequest(partner, key))
     impostor = Ed25519KeyPair.generate()  # the right achievement, the wrong issuer
     fake = data_analytics_microcredential(did_key_for(impostor.public_bytes), "did:example:ada", clock.now(),
-                                          "urn:uuid:partner-2")  # fmt: skip
+                                          "urn:uuid:partner-2", user.email)  # fmt: skip
     platform.wallet.import_credential(holder, json.dumps(platform.credentials.sign(SignRequest(fake, impostor))), "t")
     assert _completion(platform, row.id) is None
     platform.wallet.import_credential(holder, json.dumps(signed), "test")  # the import re-evaluates the learner

@@ -18,7 +18,7 @@ def test_pathway_journey_from_definition_to_verified_roll_up_and_clr(tmp_path: P
         path = tmp_path / f"mc{n}.json"
         path.write_text(json.dumps({**COMPLETE, "name": f"Module {n}"}))
         modules.append(_json(_cli(env, "microcredential", "create", "--issuer", "tu-example", "--from", str(path),
-                                  "--json"))["id"])  # fmt: skip
+                                  "--publish", "--json"))["id"])  # fmt: skip
     definition = tmp_path / "pathway.json"
     definition.write_text(json.dumps({
         "name": "Certificate in Data Analytics", "description": "Both modules.", "achievement_type": "Certificate",

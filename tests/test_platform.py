@@ -345,7 +345,7 @@ def test_a_full_status_list_is_followed_by_a_new_one(
 
 def test_an_issuer_can_sign_with_eddsa_jcs_2022(platform: bootstrap.Platform, local_verifier: Any) -> None:
     platform.issuers.create(name="JCS Academy", slug="jcs-academy", country="FR", suite="eddsa-jcs-2022")
-    mc = platform.catalog.create("jcs-academy", parse_definition(COMPLETE))
+    mc = platform.catalog.create("jcs-academy", parse_definition(COMPLETE), publish=True, exemption="test fixture")
     credential = platform.awards.award(AwardRequest(mc.id, "ada@example.org")).credential
     assert credential["proof"][0]["cryptosuite"] == "eddsa-jcs-2022"
     assert local_verifier.verify(credential).verified

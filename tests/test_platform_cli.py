@@ -57,6 +57,10 @@ def test_init_to_verified_then_revoked_award(tmp_path: Path, database_url: str) 
     assert created.returncode == 0, created.stderr
     mc_id = created.stdout.strip()
     assert _json(_cli(env, "lint", mc_id, "--json"))["complete"] is True
+    draft = _cli(env, "award", "--microcredential", mc_id, "--email", "ada@example.org")
+    assert draft.returncode == 2 and "is a draft" in draft.stderr  # drafts are not awarded
+    published = _json(_cli(env, "microcredential", "publish", mc_id, "--json"))
+    assert published["published"] is True and published["published_at"]
     signed = tmp_path / "award.json"
     award = _json(
         _cli(

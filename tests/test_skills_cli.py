@@ -58,7 +58,7 @@ def test_role_match_gap_and_recommend_journey(tmp_path: Path, database_url: str)
         path.write_text(json.dumps({**COMPLETE, "name": name, "price": price,
                                     "skills": [{"uri": skill, "label": name}]}))  # fmt: skip
         ids[name] = _json(
-            _cli(env, "microcredential", "create", "--issuer", "tu-example", "--from", str(path), "--json")
+            _cli(env, "microcredential", "create", "--issuer", "tu-example", "--from", str(path), "--publish", "--json")
         )["id"]
     settings = Settings(
         data_dir=tmp_path / "data", database_url=database_url, public_base_url="https://microcred.example"

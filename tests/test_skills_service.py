@@ -35,7 +35,9 @@ def _microcredential(platform: bootstrap.Platform, name: str, skills: list[str],
                      **extra: Any) -> str:  # fmt: skip
     definition = {**COMPLETE, "name": name, "skills": [_skill(platform, u) for u in skills], "price": price,
                   "workload_hours": hours, **extra}  # fmt: skip
-    return platform.catalog.create("tu-example", parse_definition(definition)).id
+    return platform.catalog.create(
+        "tu-example", parse_definition(definition), publish=True, exemption="test fixture"
+    ).id
 
 
 @pytest.fixture

@@ -76,7 +76,9 @@ def test_a_credential_without_that_status_entry_cannot_change(lab: Lab) -> None:
 
 
 def test_awards_issued_here_can_be_revoked_through_the_vc_api(lab: Lab) -> None:
-    revocable = lab.platform.catalog.create("lab-web", parse_definition(COMPLETE))
+    revocable = lab.platform.catalog.create(
+        "lab-web", parse_definition(COMPLETE), publish=True, exemption="test fixture"
+    )
     outcome = lab.platform.awards.award(AwardRequest(revocable.id, "ada@learners.example", "Ada"))
     assert lab.verify(outcome.credential).status_code == 200
     assert _status(lab, outcome.url, "suspension", True).status_code == 409  # revocation only
@@ -85,7 +87,9 @@ def test_awards_issued_here_can_be_revoked_through_the_vc_api(lab: Lab) -> None:
         award = repo.award(outcome.id)
         assert award is not None and award.revoked_at is not None
     assert "status.revocation" in _failed(lab, outcome.credential)
-    suspendable = lab.platform.catalog.create("lab-web", parse_definition({**COMPLETE, "suspendable": True}))
+    suspendable = lab.platform.catalog.create(
+        "lab-web", parse_definition({**COMPLETE, "suspendable": True}), publish=True, exemption="test fixture"
+    )
     outcome = lab.platform.awards.award(AwardRequest(suspendable.id, "ada@learners.example", "Ada"))
     assert _status(lab, outcome.url, "suspension", True).status_code == 200
     assert "status.suspension" in _failed(lab, outcome.credential)

@@ -227,7 +227,7 @@ def test_an_enveloped_vc_jwt_is_verified_as_the_jwt_it_carries(lab: Lab) -> None
     from microcred.services.issuing import parse_definition
     from tests.platform_fixtures import COMPLETE
 
-    entry = lab.platform.catalog.create("lab-web", parse_definition(COMPLETE))
+    entry = lab.platform.catalog.create("lab-web", parse_definition(COMPLETE), publish=True, exemption="test fixture")
     award = lab.platform.awards.award(AwardRequest(entry.id, "grace@learners.example", "Grace"))
     token = lab.platform.awards.credential_jwt(award.id)
     enveloped = {"@context": [V2], "type": ["EnvelopedVerifiableCredential"], "id": f"data:application/vc+jwt,{token}"}

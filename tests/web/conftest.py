@@ -51,7 +51,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         settings = Settings(data_dir=folder / "data", database_url=url, public_base_url=f"http://127.0.0.1:{port}")
         platform = bootstrap.build_platform(settings, create=True)
         platform.issuers.create(name="TU Example", slug="tu-example", country="NL", url="https://tu.example")
-        platform.catalog.create("tu-example", parse_definition(COMPLETE))
+        platform.catalog.create("tu-example", parse_definition(COMPLETE), publish=True, exemption="test fixture")
         platform.accounts.create_user("admin@tu.example", PASSWORD, "issuer_admin", "tu-example", name="Ines Admin")
         platform.accounts.create_user("root@microcred.example", PASSWORD, "platform_admin", name="Root")
         try:

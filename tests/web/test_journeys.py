@@ -45,8 +45,11 @@ def test_design_award_claim_download_verify_revoke(new_page: Any, live: Live, tm
     issuer = new_page()
     sign_in(issuer, "admin@tu.example")
     _design(issuer, "Data Pipelines")
-    assert "Saved “Data Pipelines”" in issuer.text_content("main")
+    assert "Saved “Data Pipelines”" in issuer.text_content("main") and "a draft" in issuer.text_content("main")
     assert "All EU mandatory elements are present" in issuer.text_content("main")
+    expect(issuer.get_by_role("link", name="Award it")).to_have_count(0)  # a draft cannot be awarded
+    issuer.get_by_role("button", name="Publish").click()
+    assert "is published" in issuer.text_content("main")
     issuer.get_by_role("link", name="Award it").click()
     issuer.get_by_label("Learner email", exact=True).fill("new.learner@example.org")
     issuer.get_by_label("Learner name", exact=True).fill("Noor Haddad")
@@ -80,8 +83,16 @@ def test_design_award_claim_download_verify_revoke(new_page: Any, live: Live, tm
 
     issuer.goto(award_url)
     issuer.get_by_label("Reason (shown in the audit log)", exact=True).fill("Issued to the wrong person")
+    asked: list[str] = []
+    issuer.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    issuer.get_by_label("I understand that revoking is final", exact=False).check()
+    issuer.get_by_role("button", name="Revoke permanently").click()
+    assert asked and "final" in asked[0]  # dismissed: nothing happened
+    expect(issuer.get_by_role("heading", name="Revoke")).to_be_visible()
+    issuer.once("dialog", lambda dialog: dialog.accept())
     issuer.get_by_role("button", name="Revoke permanently").click()
     assert "revoked" in issuer.text_content("main")
+    expect(issuer.get_by_role("button", name="Send the claim link again")).to_have_count(0)
 
     visitor.goto("/verify")
     visitor.get_by_label("Or choose a file: JSON, JWT, baked PNG or SVG badge", exact=True).set_input_files(str(baked))
@@ -91,7 +102,7 @@ def test_design_award_claim_download_verify_revoke(new_page: Any, live: Live, tm
     screenshot(visitor, "verify-revoked")
 
 
-def _external_credential(tmp_path: Path) -> Path:
+def _external_credential(tmp_path: Path, email: str = "holder@example.org") -> Path:
     key = Ed25519KeyPair.generate()
     issuer = did_key_for(key.public_bytes)
     credential = data_analytics_microcredential(
@@ -99,6 +110,7 @@ def _external_credential(tmp_path: Path) -> Path:
         "did:example:learner",
         datetime.now(UTC).replace(microsecond=0),
         "urn:uuid:0b0f3a54-1c7e-4a51-9a43-2f1b1b4f9e11",
+        email,
     )
     signed = bootstrap.build_credential_service(bootstrap.Options({})).sign(SignRequest(credential, key))
     path = tmp_path / "external.json"
@@ -144,7 +156,7 @@ def test_tampered_import_is_refused_with_reasons(new_page: Any, live: Live, tmp_
     live.platform.accounts.create_user("careful@example.org", PASSWORD, "learner")
     page = new_page()
     sign_in(page, "careful@example.org")
-    credential = json.loads(_external_credential(tmp_path).read_text())
+    credential = json.loads(_external_credential(tmp_path, "careful@example.org").read_text())
     credential["credentialSubject"]["achievement"]["name"] = "Data Analytics (Distinction)"
     page.goto("/wallet/import")
     page.get_by_label("Or paste it (JSON or JWT)", exact=True).fill(json.dumps(credential))

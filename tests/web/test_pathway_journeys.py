@@ -23,7 +23,11 @@ def modules(live: Live) -> list[str]:
     out = []
     for name, ects in (("Data Wrangling", 4), ("Statistics for Analysts", 3), ("Data Visualisation", 3)):
         definition = {**COMPLETE, "name": name, "ects": ects}
-        out.append(live.platform.catalog.create("tu-example", parse_definition(definition)).id)
+        out.append(
+            live.platform.catalog.create(
+                "tu-example", parse_definition(definition), publish=True, exemption="test fixture"
+            ).id
+        )
     return out
 
 
@@ -138,8 +142,10 @@ def test_approval_then_degree_credit_through_the_inbox(new_page: Any, live: Live
     expect(learner.locator("main")).to_contain_text("approved — Recognised in full")
     learner.get_by_role("link", name="credit credential").click()
     expect(learner.locator("main")).to_contain_text("DS-201: credit in BSc Data Science")
+    learner.goto("/wallet/pathways")
+    learner.get_by_role("link", name="My learner record (CLR)").click()
+    expect(learner.get_by_role("region", name="In the record")).to_be_visible()
     with learner.expect_download() as download:
-        learner.goto("/wallet/pathways")
-        learner.get_by_role("link", name="Download my learner record (CLR)").click()
+        learner.get_by_role("link", name="Download my learner record (JSON)").click()
     clr = json.loads(download.value.path().read_text())
     assert "ClrCredential" in clr["type"] and live.platform.credentials.verify(clr).verified

@@ -36,8 +36,12 @@ def skills_world(live: Live) -> dict[str, Any]:
     ):  # fmt: skip
         definition = {**COMPLETE, "name": name, "price": price, "workload_hours": hours,
                       "skills": [{"uri": skill, "label": label}]}  # fmt: skip
-        made[name] = platform.catalog.create("tu-example", parse_definition(definition)).id
-    python = platform.catalog.create("tu-example", parse_definition(COMPLETE)).id  # teaches Python
+        made[name] = platform.catalog.create(
+            "tu-example", parse_definition(definition), publish=True, exemption="test fixture"
+        ).id
+    python = platform.catalog.create(
+        "tu-example", parse_definition(COMPLETE), publish=True, exemption="test fixture"
+    ).id  # teaches Python
     for email, name in (("lea@example.org", "Lea Learner"), ("max@example.org", "Max Private")):
         platform.accounts.create_user(email, PASSWORD, "learner", name=name)
         platform.awards.award(AwardRequest(python, email, name))
@@ -84,6 +88,8 @@ def test_employer_builds_roles_finds_candidates_and_sees_the_team(
     platform.skills.share("lea@example.org", "helix-web", True)
     page = new_page()
     sign_in(page, "hr@helix.example")
+    assert page.url.endswith("/talent")  # employers start at their talent search, not an empty wallet
+    expect(page.get_by_role("link", name="Wallet")).to_have_count(0)
     page.get_by_role("link", name="Talent").click()
     page.get_by_label("Title of the advertised role").fill("Data engineer")
     page.get_by_label("Job advertisement", exact=True).fill(AD)

@@ -10,7 +10,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request, UploadFile
+from fastapi import FastAPI, Query, Request, UploadFile
+from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -18,12 +19,13 @@ from microcred import bootstrap
 from microcred.api import errors, pathways, skills, vcapi
 from microcred.api.auth import Auth, issuer_in_scope
 from microcred.api.auth import require as _require
-from microcred.api.schemas import AwardIn, IssuerIn, MicrocredentialIn, StatusChangeIn
+from microcred.api.schemas import AwardIn, IssuerIn, MicrocredentialIn, PublishIn, StatusChangeIn
 from microcred.errors import InputError
 from microcred.services.accounts import Principal
 from microcred.services.awarding import AwardRequest
 from microcred.services.issuing import NotFound, did_document, parse_definition
 from microcred.standards import rollup, safejson
+from microcred.storage.models import INTEGER_MAX
 
 MAX_BODY = 11 * 1024 * 1024
 STATUS_MAX_AGE = 60
@@ -67,7 +69,9 @@ def _public_routes(app: FastAPI, platform: bootstrap.Platform) -> None:
             )
 
     @app.get("/status/{slug}/{purpose}/{sequence}", include_in_schema=False)
-    def status_list(slug: str, purpose: str, sequence: int, request: Request) -> JSONResponse:
+    def status_list(
+        slug: str, purpose: str, request: Request, sequence: int = PathParam(ge=0, le=INTEGER_MAX)
+    ) -> JSONResponse:
         if purpose not in ("revocation", "suspension", "message"):
             raise NotFound(f"no status purpose {purpose!r}")
         credential = platform.awards.status_list_credential(slug, purpose, sequence)
@@ -160,18 +164,27 @@ def _catalog_routes(app: FastAPI, platform: bootstrap.Platform) -> None:
     def create_microcredential(body: MicrocredentialIn, who: Auth) -> dict[str, Any]:
         _require(who, "issuer_admin", "issuer_staff")
         issuer_in_scope(platform, who, body.issuer)
-        entry = platform.catalog.create(body.issuer, parse_definition(body.definition), actor=who.email)
-        return {"id": entry.id, "issuer": entry.issuer_slug, "version": entry.version}
+        entry = platform.catalog.create(
+            body.issuer, parse_definition(body.definition), actor=who.email, publish=body.publish,
+            exemption=body.exemption,
+        )  # fmt: skip
+        return {"id": entry.id, "issuer": entry.issuer_slug, "version": entry.version, "published": entry.published}
+
+    @app.post("/api/v1/microcredentials/{mc_id}/publish", tags=["microcredentials"])
+    def publish_microcredential(mc_id: str, body: PublishIn, who: Auth) -> dict[str, Any]:
+        """Publish a draft: it enters the catalogue and can be awarded. Every EU mandatory element must be
+        stated unless an exemption (the reason, kept in the audit log) is given."""
+        _require(who, "issuer_admin", "issuer_staff")
+        _microcredential_in_scope(platform, who, mc_id)
+        entry = platform.catalog.publish(mc_id, body.exemption, actor=who.email)
+        return _microcredential_json(entry)
 
     @app.get("/api/v1/microcredentials/{mc_id}", tags=["microcredentials"])
     def get_microcredential(mc_id: str, who: Auth) -> dict[str, Any]:
-        entry = platform.catalog.get(mc_id)  # the catalogue is public to every signed-in user
-        return {
-            "id": entry.id,
-            "issuer": entry.issuer_slug,
-            "version": entry.version,
-            "definition": entry.definition.model_dump(mode="json"),
-        }
+        entry = platform.catalog.get(mc_id)  # the published catalogue is public to every signed-in user
+        if not entry.published:
+            _microcredential_in_scope(platform, who, mc_id)  # a draft is its issuer's business
+        return _microcredential_json(entry)
 
     @app.put("/api/v1/microcredentials/{mc_id}", tags=["microcredentials"])
     def update_microcredential(mc_id: str, body: dict[str, Any], who: Auth) -> dict[str, Any]:
@@ -237,7 +250,11 @@ def _award_routes(app: FastAPI, platform: bootstrap.Platform) -> None:
 
     @app.get("/api/v1/awards", tags=["awards"])
     def list_awards(
-        who: Auth, microcredential: str | None = None, email: str | None = None, limit: int = 100, offset: int = 0
+        who: Auth,
+        microcredential: str | None = None,
+        email: str | None = None,
+        limit: int = Query(100, ge=1, le=1000),
+        offset: int = Query(0, ge=0, le=INTEGER_MAX),
     ) -> dict[str, Any]:
         _require(who, "issuer_admin", "issuer_staff")
         if not 1 <= limit <= 1000 or offset < 0:
@@ -288,7 +305,7 @@ def _admin_routes(app: FastAPI, platform: bootstrap.Platform) -> None:
         return _job_json(platform, job_id, who)
 
     @app.get("/api/v1/audit", tags=["audit"])
-    def audit(who: Auth, limit: int = 100) -> dict[str, Any]:
+    def audit(who: Auth, limit: int = Query(100, ge=1, le=1000)) -> dict[str, Any]:
         _require(who, "issuer_admin")
         with platform.runtime.db.read() as repo:
             events = repo.audit_events(
@@ -319,6 +336,14 @@ def _status_route(app: FastAPI, platform: bootstrap.Platform, action: str) -> No
 
 
 # -- scoping and rendering ----------------------------------------------------------
+def _microcredential_json(entry: Any) -> dict[str, Any]:
+    return {
+        "id": entry.id, "issuer": entry.issuer_slug, "version": entry.version, "published": entry.published,
+        "published_at": entry.published_at.isoformat() if entry.published_at else None,
+        "definition": entry.definition.model_dump(mode="json"),
+    }  # fmt: skip
+
+
 def _microcredential_in_scope(platform: bootstrap.Platform, who: Principal, mc_id: str) -> Any:
     entry = platform.catalog.get(mc_id)
     issuer_in_scope(platform, who, entry.issuer_slug)

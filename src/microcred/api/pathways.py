@@ -15,6 +15,7 @@ from microcred.services.accounts import Principal
 from microcred.services.issuing import NotFound
 from microcred.services.pathway_views import progress_json
 from microcred.services.recognition import RuleIn
+from microcred.storage.models import INTEGER_MAX
 
 STAFF = ("issuer_admin", "issuer_staff")
 
@@ -38,7 +39,7 @@ class RuleBody(BaseModel):
 
 
 class RequestIn(BaseModel):
-    rule: int
+    rule: int = Field(ge=1, le=INTEGER_MAX)
     credentials: list[str] = Field(min_length=1, max_length=50)
 
 
@@ -103,7 +104,8 @@ def _pathway_routes(app: FastAPI, platform: bootstrap.Platform) -> None:
 
     @app.get("/api/v1/me/clr", tags=["learners"])
     def my_clr(who: Auth, credential: list[str] | None = None) -> dict[str, Any]:
-        """My record as a signed CLR 2.0 ClrCredential (all credentials, or the ones named)."""
+        """My record as a signed CLR 2.0 ClrCredential (all credentials, or the ones named); credentials that
+        do not verify now (revoked, suspended, expired) are left out."""
         return platform.clr.export(who.email, credential)
 
 

@@ -25,6 +25,13 @@ class MicrocredentialIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     issuer: str
     definition: dict[str, Any]
+    publish: bool = False  # a draft unless true: drafts are not in the catalogue and cannot be awarded
+    exemption: str | None = Field(None, max_length=1000)  # why it may be published without every EU element
+
+
+class PublishIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    exemption: str | None = Field(None, max_length=1000)
 
 
 class AwardIn(BaseModel):

@@ -332,7 +332,16 @@ def seed(settings: Settings, progress: Callable[[str], None] = print, learners: 
         for email, role, org, _what in LOGINS:
             platform.accounts.create_user(email, PASSWORD, role, org, name=email.split("@")[0].title())
         catalogue = [
-            (course, platform.catalog.create(course.issuer, definition(course, platform.taxonomy), actor="demo").id)
+            (
+                course,
+                platform.catalog.create(
+                    course.issuer,
+                    definition(course, platform.taxonomy),
+                    actor="demo",
+                    publish=True,
+                    exemption="demo data: the source catalogue does not state every element",
+                ).id,
+            )
             for course in COURSES
         ]
         progress(f"{len(ISSUERS)} issuers, {len(catalogue)} microcredentials")

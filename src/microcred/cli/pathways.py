@@ -155,15 +155,22 @@ def clr_export(
     as_json: JsonOpt = False,
 ) -> None:
     """Export a learner's record as a signed CLR 2.0 ClrCredential (verified before it is written)."""
-    clr = platform().clr.export(email, credential, name)
+    record = platform().clr.export_record(email, credential, name)
+    clr = record.clr
     text = json.dumps(clr, indent=2, ensure_ascii=False) + "\n"
     partial = out.with_name(out.name + ".partial")
     partial.write_text(text, encoding="utf-8")
     partial.replace(out)  # never a half-written file
     subject = clr["credentialSubject"]
     payload = {"out": str(out), "id": clr["id"], "credentials": len(subject["verifiableCredential"]),
-               "associations": len(subject.get("association", []))}  # fmt: skip
-    emit(as_json, payload, f"wrote {out}: {payload['credentials']} credentials, {payload['associations']} associations")
+               "associations": len(subject.get("association", [])),
+               "omitted": [{"name": o.name, "id": o.id, "reason": o.reason} for o in record.omitted]}  # fmt: skip
+    left_out = "".join(f"\n  left out (does not verify): {o.name}: {o.reason}" for o in record.omitted)
+    emit(
+        as_json,
+        payload,
+        f"wrote {out}: {payload['credentials']} credentials, {payload['associations']} associations{left_out}",
+    )
 
 
 @recognition_app.command("add-rule")

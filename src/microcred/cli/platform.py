@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from microcred.config import Settings
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+ExemptOpt = Annotated[
+    str | None,
+    typer.Option("--exempt", help="Why it may be published without every EU mandatory element (audit-logged)."),
+]
 
 issuer_app = typer.Typer(**TYPER, help="Issuer profiles and keys.", no_args_is_help=True)
 microcredential_app = typer.Typer(**TYPER, help="The microcredential catalogue.", no_args_is_help=True)
@@ -146,14 +150,29 @@ def microcredential_create(
     description: Annotated[str | None, typer.Option("--description")] = None,
     criteria: Annotated[str | None, typer.Option("--criteria")] = None,
     skill: Annotated[list[str] | None, typer.Option("--skill", help="An ESCO skill URI (repeatable).")] = None,
+    publish: Annotated[bool, typer.Option("--publish", help="Publish at once (else it is a draft).")] = False,
+    exempt: ExemptOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Create a microcredential; prints its id."""
+    """Create a microcredential (a draft unless --publish); prints its id."""
     data = _definition_data(from_file, name, description, criteria, skill)
     from microcred.services.issuing import parse_definition
 
-    entry = platform().catalog.create(issuer, parse_definition(data))
-    emit(as_json, {"id": entry.id, "issuer": entry.issuer_slug, "version": entry.version}, entry.id)
+    if exempt and not publish:
+        raise UsageError("--exempt goes with --publish")
+    entry = platform().catalog.create(issuer, parse_definition(data), publish=publish, exemption=exempt)
+    payload = {"id": entry.id, "issuer": entry.issuer_slug, "version": entry.version, "published": entry.published}
+    emit(as_json, payload, entry.id)
+
+
+@microcredential_app.command("publish")
+def microcredential_publish(
+    microcredential_id: Annotated[str, typer.Argument()], exempt: ExemptOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Publish a draft: it enters the catalogue and can be awarded (needs every EU mandatory element, or --exempt)."""
+    entry = platform().catalog.publish(microcredential_id, exempt, actor="cli")
+    when = entry.published_at.isoformat() if entry.published_at else None
+    emit(as_json, {"id": entry.id, "published": entry.published, "published_at": when}, f"{entry.id} is published")
 
 
 @microcredential_app.command("image")

@@ -185,6 +185,11 @@ class AwardService:
             if entry is None:
                 mc, version, issuer = current_version(repo, request.microcredential_id)
                 definition = parse_definition(json.loads(version.definition))
+                if mc.published_at is None:
+                    raise Conflict(
+                        f"{definition.name!r} is a draft: publish it before awarding it "
+                        f"(console, or `microcred microcredential publish {mc.id}`)"
+                    )
                 entry = catalog[request.microcredential_id] = (
                     mc,
                     version,
@@ -325,6 +330,18 @@ class AwardService:
             found = repo.open_status_list(issuer.id, purpose, status_size)
             assert found is not None
             return found
+
+    def achievement_document(self, mc_id: str, version: int | None = None) -> dict[str, Any]:
+        """The Achievement a published microcredential's credentials carry, as a JSON-LD document: what its
+        id (`/microcredentials/{id}/v{n}`) answers machines. Drafts answer not found."""
+        with self.runtime.db.read() as repo:
+            mc, current, issuer = current_version(repo, mc_id)
+            row = current if version is None else repo.version(mc_id, version)
+            if mc.published_at is None or row is None:
+                raise NotFound(f"no published microcredential {mc_id!r}" + (f" version {version}" if version else ""))
+            definition = parse_definition(json.loads(row.definition))
+            _profile, achievement = self._wire(repo, issuer, mc.id, row.version, definition)
+        return {"@context": [ob3.VC_V2, ob3.OB_V3], **achievement}
 
     def _wire(
         self, repo: Repository, issuer: models.Issuer, mc_id: str, version: int, definition: MicrocredentialDefinition

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from microcred.errors import InputError, SigningError
@@ -19,11 +20,27 @@ from microcred.services.awarding import AwardService, normalize_email
 from microcred.services.credentials import CredentialService
 from microcred.services.issuing import NotFound, PlatformService, Runtime
 from microcred.services.pathways import PathwayService
+from microcred.services.presentation import describe
 from microcred.standards import ob3, safejson
 from microcred.standards.dates import format_datetime
 from microcred.standards.di import ProofOptions
 
 CLR_CONTEXT = "https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json"
+
+
+@dataclass(frozen=True, slots=True)
+class Omitted:
+    """A credential left out of a record because it does not verify now."""
+
+    name: str
+    id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClrExport:
+    clr: dict[str, Any]
+    omitted: list[Omitted]
 
 
 class ClrService:
@@ -42,10 +59,16 @@ class ClrService:
         self.credentials = credentials
 
     def export(self, email: str, chosen: list[str] | None = None, name: str | None = None) -> dict[str, Any]:
+        return self.export_record(email, chosen, name).clr
+
+    def export_record(self, email: str, chosen: list[str] | None = None, name: str | None = None) -> ClrExport:
+        """The signed record of what still verifies, and what was left out (revoked, suspended, expired,
+        tampered): a record that embeds a credential that fails would not verify itself."""
         email = normalize_email(email)
-        included = self._credentials(email, chosen)
+        included, omitted = self._verifying(self._credentials(email, chosen))
         if not included:
-            raise NotFound(f"{email} holds no credentials to put in a record")
+            reason = "none of them verifies now" if omitted else "there are none"
+            raise NotFound(f"{email} holds no credentials to put in a record: {reason}")
         achievements = _achievements(included)
         # The record repeats the achievements at its top level, so it needs every context they use.
         extra = sorted({c for cred in included for c in cred.get("@context", []) if isinstance(c, str)}
@@ -67,7 +90,20 @@ class ClrService:
         associations = self._associations(email, {a["id"] for a in achievements})
         if associations:
             clr["credentialSubject"]["association"] = associations
-        return self._sign(clr)
+        return ClrExport(self._sign(clr), omitted)
+
+    def _verifying(self, credentials: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[Omitted]]:
+        included, omitted = [], []
+        for credential in credentials:
+            report = self.credentials.verify(credential)
+            if report.verified:
+                included.append(credential)
+                continue
+            failed = [c.message for c in report.checks if c.status == "failed"]
+            omitted.append(
+                Omitted(describe(credential).title, str(credential.get("id", "")), failed[0] if failed else "")
+            )
+        return included, omitted
 
     def _host(self) -> str:
         return self.runtime.base_url.split("://", 1)[-1]

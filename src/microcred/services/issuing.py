@@ -7,6 +7,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -320,6 +321,11 @@ class CatalogEntry:
     issuer_slug: str
     version: int
     definition: MicrocredentialDefinition
+    published_at: datetime | None = None  # None: a draft
+
+    @property
+    def published(self) -> bool:
+        return self.published_at is not None
 
 
 def parse_definition(data: Any) -> MicrocredentialDefinition:
@@ -342,13 +348,17 @@ class CatalogService:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
 
-    def create(self, issuer_slug: str, definition: MicrocredentialDefinition, actor: str = "cli") -> CatalogEntry:
+    def create(
+        self, issuer_slug: str, definition: MicrocredentialDefinition, actor: str = "cli", *,
+        publish: bool = False, exemption: str | None = None,
+    ) -> CatalogEntry:  # fmt: skip
+        """A draft, or (`publish`) published at once under the same rule as `publish`."""
         now = self.runtime.clock.now()
         with self.runtime.db.transaction() as repo:
             issuer = get_issuer(repo, issuer_slug)
             mc_id = str(uuid.uuid4())
             _check_prerequisites(repo, mc_id, definition)
-            repo.add(models.Microcredential(id=mc_id, issuer_id=issuer.id, current_version=1, created_at=now))
+            mc = repo.add(models.Microcredential(id=mc_id, issuer_id=issuer.id, current_version=1, created_at=now))
             repo.add(
                 models.MicrocredentialVersion(
                     microcredential_id=mc_id, version=1, definition=definition.model_dump_json(), created_at=now
@@ -357,7 +367,52 @@ class CatalogService:
             self.runtime.audit(
                 repo, actor, "microcredential.create", issuer.organisation_id, mc_id, name=definition.name
             )
-        return CatalogEntry(mc_id, issuer_slug, 1, definition)
+            if publish:
+                self._publish(repo, mc, issuer, definition, exemption, actor)
+        return CatalogEntry(mc_id, issuer_slug, 1, definition, mc.published_at)
+
+    def published(self, mc_id: str, version: int | None = None) -> tuple[CatalogEntry, models.Issuer, int]:
+        """A published microcredential (that version, or the current one), its issuer and its current
+        version number: what its public page shows. Drafts and unknown versions are not found."""
+        with self.runtime.db.read() as repo:
+            mc, current, issuer = current_version(repo, mc_id)
+            row = current if version is None else repo.version(mc_id, version)
+            if mc.published_at is None or row is None:
+                raise NotFound(f"no published microcredential {mc_id!r}" + (f" version {version}" if version else ""))
+            definition = parse_definition(json.loads(row.definition))
+            return (
+                CatalogEntry(mc_id, issuer.slug, row.version, definition, mc.published_at),
+                issuer,
+                mc.current_version,
+            )
+
+    def publish(self, mc_id: str, exemption: str | None = None, actor: str = "cli") -> CatalogEntry:
+        """Into the catalogue, awardable. Every EU mandatory element must be stated, unless the issuer
+        gives the reason it is exempt (kept with the microcredential and in the audit log)."""
+        with self.runtime.db.transaction() as repo:
+            mc, version, issuer = current_version(repo, mc_id, lock=True)
+            definition = parse_definition(json.loads(version.definition))
+            if mc.published_at is None:
+                self._publish(repo, mc, issuer, definition, exemption, actor)
+            return CatalogEntry(mc_id, issuer.slug, mc.current_version, definition, mc.published_at)
+
+    def _publish(
+        self, repo: Repository, mc: models.Microcredential, issuer: models.Issuer,
+        definition: MicrocredentialDefinition, exemption: str | None, actor: str,
+    ) -> None:  # fmt: skip
+        reason = (exemption or "").strip()[:1000] or None
+        missing = missing_eu_elements(definition, issuer.country_code, issuer.name)
+        if missing and reason is None:
+            raise InputError(
+                f"{definition.name!r} does not state {len(missing)} EU mandatory element(s): "
+                f"{'; '.join(missing)}. Add them, or publish with the reason it is exempt"
+            )
+        mc.published_at, mc.exemption = self.runtime.clock.now(), reason if missing else None
+        self.runtime.changes.bump()  # the public catalogue gains it
+        self.runtime.audit(
+            repo, actor, "microcredential.publish", issuer.organisation_id, mc.id,
+            name=definition.name, missing=len(missing), exemption=mc.exemption,
+        )  # fmt: skip
 
     def update(self, mc_id: str, definition: MicrocredentialDefinition, actor: str = "cli") -> CatalogEntry:
         """A new version when the current one has awards (they keep theirs); else an edit in place."""
@@ -379,14 +434,15 @@ class CatalogService:
             self.runtime.audit(
                 repo, actor, "microcredential.update", issuer.organisation_id, mc_id, version=mc.current_version
             )
-            return CatalogEntry(mc_id, issuer.slug, mc.current_version, definition)
+            return CatalogEntry(mc_id, issuer.slug, mc.current_version, definition, mc.published_at)
 
     def get(self, mc_id: str) -> CatalogEntry:
         with self.runtime.db.read() as repo:
             mc, version, issuer = current_version(repo, mc_id)
             return CatalogEntry(
-                mc_id, issuer.slug, mc.current_version, parse_definition(json.loads(version.definition))
-            )
+                mc_id, issuer.slug, mc.current_version, parse_definition(json.loads(version.definition)),
+                mc.published_at,
+            )  # fmt: skip
 
     def set_image(self, mc_id: str, data: bytes, actor: str = "cli") -> str:
         """Store an uploaded PNG or SVG badge image; returns its media type."""

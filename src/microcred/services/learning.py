@@ -125,14 +125,14 @@ class LearningService:
 
     # -- the catalogue -------------------------------------------------------------------------------
     def catalogue(self) -> dict[str, CatalogueItem]:
-        """Every microcredential's current version as an offer; rebuilt at most every few seconds."""
+        """Every published microcredential's current version as an offer; rebuilt at most every few seconds."""
         now = time.monotonic()
         cached = self._catalogue
         if cached is not None and cached[0] > now and cached[1] == self.runtime.changes.value:
             return cached[2]
         with self._lock:
             with self.runtime.db.read() as repo:
-                rows = repo.catalogue(None)
+                rows = repo.catalogue(None, published_only=True)
             items = {mc.id: _item(mc.id, issuer.name, json.loads(definition)) for mc, issuer, definition, _n in rows}
             self._catalogue = (time.monotonic() + CATALOGUE_TTL, self.runtime.changes.value, items)
             return items

@@ -91,7 +91,12 @@ class PathwayService:
         definition = parse_pathway(data)
         pathway_id = str(uuid.uuid4())
         self._check(pathway_id, definition)
-        entry = self.catalog.create(issuer_slug, self._target(definition), actor=actor)
+        # The roll-up is awarded by the pathway itself, so it is live with the pathway; what it states is
+        # what its parts state (an exemption is recorded only if elements are missing).
+        entry = self.catalog.create(
+            issuer_slug, self._target(definition), actor=actor, publish=True,
+            exemption=f"the roll-up credential of the pathway {definition.name!r}",
+        )  # fmt: skip
         now = self.runtime.clock.now()
         with self.runtime.db.transaction() as repo:
             issuer = repo.issuer_by_slug(issuer_slug)
@@ -411,7 +416,9 @@ class PathwayService:
             existing = repo.completion(row.id, email, lock=True)
             if existing is not None and existing.id != completion_id:
                 return existing.award_id or "already recorded"
-            request = AwardRequest(row.microcredential_id, email, external_id=f"pathway:{row.id}")
+            request = AwardRequest(
+                row.microcredential_id, email, _learner_name(repo, email), external_id=f"pathway:{row.id}"
+            )
             prepared = self.awards.prepare(repo, request)
             if isinstance(prepared, AwardOutcome):
                 raise Conflict("a roll-up for this learner already exists")
@@ -538,3 +545,13 @@ def build_leaf_index(pathways: dict[str, Pathway]) -> dict[LeafKey, set[str]]:
         for key in keys:
             index.setdefault(key, set()).add(pid)
     return index
+
+
+def _learner_name(repo: Any, email: str) -> str | None:
+    """The name a roll-up names its holder by: the account's, else the one on the learner's latest award
+    (the page of a stacked certificate must say whose it is, as the parts' pages do)."""
+    user = repo.user_by_email(email)
+    if user is not None and user.name:
+        return str(user.name)
+    named = [a.recipient_name for a in repo.awards(email=email, limit=50) if a.recipient_name]
+    return str(named[0]) if named else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -62,6 +63,7 @@ class CredentialView:
     evidence: list[tuple[str | None, str | None]] = field(default_factory=list)  # (url, narrative)
     results: list[str] = field(default_factory=list)
     credential_id: str | None = None
+    issuer_logo: str | None = None
 
 
 def _text(value: Any) -> str | None:
@@ -106,14 +108,13 @@ def describe(credential: dict[str, Any]) -> CredentialView:
         learner=_text(subject.get("name")),
         criteria=_text(criteria.get("narrative")),
         criteria_url=criteria.get("id") if isinstance(criteria.get("id"), str) else None,
-        achievement_type=achievement.get("achievementType")
-        if isinstance(achievement.get("achievementType"), str)
-        else None,
+        achievement_type=achievement_type_label(achievement.get("achievementType")),
         image=_image(achievement.get("image")) or _image(credential.get("image")),
         valid_from=_date(credential.get("validFrom") or credential.get("issuanceDate")),
         valid_until=_date(credential.get("validUntil") or credential.get("expirationDate")),
         credits=achievement.get("creditsAvailable"),
         credential_id=credential.get("id") if isinstance(credential.get("id"), str) else None,
+        issuer_logo=_image(issuer.get("image")),
     )
     for alignment in _list(achievement.get("alignment")):
         if isinstance(alignment, dict):
@@ -129,6 +130,57 @@ def describe(credential: dict[str, Any]) -> CredentialView:
         if isinstance(result, dict) and isinstance(result.get("value"), str):
             view.results.append(result["value"])
     return view
+
+
+# OB 3.0 AchievementType values in people's words (the enumeration's own names are CamelCase codes).
+ACHIEVEMENT_TYPES = {
+    "Achievement": "Achievement", "ApprenticeshipCertificate": "Apprenticeship certificate",
+    "Assessment": "Assessment", "Assignment": "Assignment", "AssociateDegree": "Associate degree",
+    "Award": "Award", "Badge": "Badge", "BachelorDegree": "Bachelor's degree", "Certificate": "Certificate",
+    "CertificateOfCompletion": "Certificate of completion", "Certification": "Certification",
+    "CommunityService": "Community service", "Competency": "Competency", "Course": "Course",
+    "CoCurricular": "Co-curricular activity", "Degree": "Degree", "Diploma": "Diploma",
+    "DoctoralDegree": "Doctoral degree", "Fieldwork": "Fieldwork",
+    "GeneralEducationDevelopment": "General education development (GED)", "JourneymanCertificate": "Journeyman certificate",
+    "LearningProgram": "Learning programme", "License": "Licence", "Membership": "Membership",
+    "ProfessionalDoctorate": "Professional doctorate", "QualityAssuranceCredential": "Quality assurance credential",
+    "MasterCertificate": "Master certificate", "MasterDegree": "Master's degree",
+    "MicroCredential": "Microcredential", "ResearchDoctorate": "Research doctorate",
+    "SecondarySchoolDiploma": "Secondary school diploma",
+}  # fmt: skip
+
+
+def achievement_type_label(value: Any) -> str | None:
+    """An achievement type for people: the OB 3.0 names in words; an extension (`ext:Foo`) or unknown
+    CamelCase value split into words."""
+    if not isinstance(value, str) or not value:
+        return None
+    if value in ACHIEVEMENT_TYPES:
+        return ACHIEVEMENT_TYPES[value]
+    bare = value.removeprefix("ext:")
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", bare).replace("_", " ").strip()
+    return words[:1].upper() + words[1:].lower() if words else None
+
+
+def verdict_sentence(view: CredentialView | None, report: Report, state: str) -> str:
+    """The verdict in one sentence: who issued what to whom and when, and what the status says."""
+    if view is None:
+        return "This input holds no credential that could be read."
+    if state == "failed":
+        return "Do not rely on anything this credential claims: it failed the checks below."
+    who = f" to {view.learner}" if view.learner else ""
+    when = f" on {view.valid_from:%d %b %Y}" if view.valid_from else ""
+    issued = f"issued by {view.issuer_name}{who}{when}"
+    if state != "verified":
+        return f"Genuine, {issued}, but {STATES[state][1][0].lower()}{STATES[state][1][1:]}"
+    status = []
+    if report.status_of("status.revocation") == PASSED:
+        status.append("not revoked")
+    if report.status_of("status.suspension") == PASSED:
+        status.append("not suspended")
+    ending = ", ".join(status) if status else "the issuer publishes no revocation list"
+    expiry = f"; valid until {view.valid_until:%d %b %Y}" if view.valid_until else ""
+    return f"Issued by {view.issuer_name}{who}{when}; {ending}{expiry}."
 
 
 def _list(value: Any) -> list[Any]:

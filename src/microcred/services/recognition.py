@@ -72,7 +72,10 @@ class RecognitionService:
             ects=rule.credits,
             integration_stackability=f"Counts toward {rule.programme}.",
         )
-        entry = self.catalog.create(issuer_slug, definition, actor=actor)
+        entry = self.catalog.create(
+            issuer_slug, definition, actor=actor, publish=True,
+            exemption="a credit credential for recognised prior learning (its elements are the recognised part's)",
+        )  # fmt: skip
         with self.runtime.db.transaction() as repo:
             issuer = repo.issuer_by_slug(issuer_slug)
             assert issuer is not None

@@ -9,7 +9,7 @@ from microcred.standards import ob3
 
 
 def data_analytics_microcredential(
-    issuer_id: str, subject_id: str, issued: datetime, credential_id: str
+    issuer_id: str, subject_id: str, issued: datetime, credential_id: str, email: str = "ada.lovelace@learner.example"
 ) -> dict[str, Any]:
     achievement = ob3.AchievementSpec(
         id="https://university.example/microcredentials/data-analytics-python/v1",
@@ -57,7 +57,7 @@ def data_analytics_microcredential(
         achievement=achievement.to_wire(),
         valid_from=issued,
         subject_id=subject_id,
-        identifiers=[ob3.hashed_email("ada.lovelace@learner.example", "a1b2c3d4")],
+        identifiers=[ob3.hashed_email(email, "a1b2c3d4")],
         credential_id=credential_id,
         awarded=issued,
         result=[

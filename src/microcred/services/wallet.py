@@ -8,6 +8,7 @@ choices) that imports back with nothing lost.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import io
 import json
 import time
@@ -31,7 +32,9 @@ from microcred.standards.verify import FAILED, Report
 from microcred.storage import models
 
 # A credential may be genuine but no longer in force; it still belongs in a wallet.
-TOLERATED_FAILURES = frozenset({"valid_until", "valid_from", "status.revocation", "status.suspension"})
+# A learner may keep the record of a credential of theirs that has expired or is suspended; a revoked one
+# was withdrawn by its issuer and is not taken in.
+TOLERATED_FAILURES = frozenset({"valid_until", "valid_from", "status.suspension"})
 MAX_ZIP_ENTRIES = 1000
 MAX_ZIP_BYTES = 50 * 1024 * 1024
 MANIFEST = "microcred-wallet.json"
@@ -81,6 +84,57 @@ def credential_text(data: bytes | str) -> str:
         return raw.decode("utf-8").strip()
     except UnicodeDecodeError as exc:
         raise ImportRefused("the file is neither JSON, a JWT, a PNG nor an SVG") from exc
+
+
+def ownership_refusal(credential: dict[str, Any], email: str) -> str | None:
+    """Why the credential is not this learner's, or None when it is.
+
+    It is theirs when a subject names their confirmed email: an OB 3.0 IdentityObject of type emailAddress
+    (hashed with its salt, sha256 or md5, or in plain text) or a `mailto:` id. A subject named only by a DID
+    is refused: nothing here proves the learner controls that DID."""
+    subjects = [s for s in _as_list(credential.get("credentialSubject")) if isinstance(s, dict)]
+    wanted = email.strip().lower()
+    for subject in subjects:
+        if isinstance(subject.get("id"), str) and subject["id"].lower() == f"mailto:{wanted}":
+            return None
+        if any(_identifies(identity, wanted) for identity in _as_list(subject.get("identifier"))):
+            return None
+    named_by_email = any(
+        isinstance(i, dict) and i.get("identityType") == "emailAddress"
+        for subject in subjects
+        for i in _as_list(subject.get("identifier"))
+    )
+    dids = [s["id"] for s in subjects if isinstance(s.get("id"), str) and s["id"].startswith("did:")]
+    if dids and not named_by_email:
+        return (
+            f"this credential was issued to {dids[0][:80]}, a DID this wallet cannot confirm you control; "
+            "only credentials issued to your confirmed email address can be added"
+        )
+    return (
+        f"this credential was not issued to {email}: its subject names another person or no email address, "
+        "so it was not added to your wallet"
+    )
+
+
+def _identifies(identity: Any, email: str) -> bool:
+    if not isinstance(identity, dict) or identity.get("identityType") != "emailAddress":
+        return False
+    value = identity.get("identityHash")
+    if not isinstance(value, str):
+        return False
+    if identity.get("hashed") is not True:
+        return value.strip().lower() == email
+    algorithm, _sep, digest = value.partition("$")
+    found_salt = identity.get("salt")
+    salt = found_salt if isinstance(found_salt, str) else ""
+    hashers = {"sha256": hashlib.sha256, "md5": hashlib.md5}  # md5: OB 2.0-era identities, never made here
+    if algorithm not in hashers or not digest:
+        return False
+    return hmac.compare_digest(hashers[algorithm]((email + salt).encode()).hexdigest(), digest.lower())
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [] if value is None else [value]
 
 
 class WalletService:
@@ -156,12 +210,19 @@ class WalletService:
     def import_credential(
         self, user: SessionUser, data: bytes | str, source: str, *, public: bool = False
     ) -> models.WalletItem:
+        if not user.verified:
+            raise ImportRefused(
+                "confirm your email address first: a credential counts as yours when it was issued to it"
+            )
         text = credential_text(data)
         report = self.credentials.verify(text)
         blocking = [c for c in report.checks if c.status == FAILED and c.code not in TOLERATED_FAILURES]
         if blocking or report.credential is None:
             reasons = "; ".join(f"{c.message}" for c in blocking[:3]) or "it holds no credential"
             raise ImportRefused(f"this credential does not verify, so it was not imported: {reasons}", report)
+        refusal = ownership_refusal(report.credential, user.email)
+        if refusal:
+            raise ImportRefused(refusal, report)
         fmt = "jwt" if looks_like_jwt(text) else "json"
         content = (
             text

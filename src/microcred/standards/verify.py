@@ -38,6 +38,7 @@ STATUS_PURPOSE_CODES = ("revocation", "suspension", "message")
 # A proof made by a clock a little ahead of ours still verifies; one dated later than this does not.
 PROOF_CLOCK_SKEW = timedelta(minutes=5)
 
+_PURPOSE_WORDS = {"revocation": "revoked", "suspension": "suspended"}
 CHECK_CODES = {
     "parse": "the input could be read (JSON, JWT, PNG or SVG; size, depth and duplicate-key limits)",
     "format": "which format the credential came in",
@@ -445,13 +446,7 @@ class Verifier:
         if entry.purpose == "message":
             report.add(code, PASSED, f"status {hex(value)}: {_status_message(raw_entry, value)} (index {entry.index})")
         elif value:
-            word = (
-                "revoked"
-                if entry.purpose == "revocation"
-                else entry.purpose + "ed"
-                if entry.purpose == "suspension"
-                else f"flagged ({entry.purpose})"
-            )
+            word = _PURPOSE_WORDS.get(entry.purpose, f"flagged ({entry.purpose})")
             report.add(
                 code, FAILED, f"the issuer has {word} this credential (list {entry.list_url}, index {entry.index})"
             )
@@ -459,7 +454,7 @@ class Verifier:
             report.add(
                 code,
                 PASSED,
-                f"not {'revoked' if entry.purpose == 'revocation' else entry.purpose + 'ed'} (index {entry.index})",
+                f"not {_PURPOSE_WORDS.get(entry.purpose, 'flagged (' + entry.purpose + ')')} (index {entry.index})",
             )
 
     def _embedded(self, report: Report, credential: dict[str, Any], at: datetime, depth: int) -> None:

@@ -51,6 +51,15 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# The largest value an Integer column holds on PostgreSQL (SQLite's 64 bits hold more). A lookup by an id
+# beyond it is "not found", never an overflow from the database driver.
+INTEGER_MAX = 2**31 - 1
+
+
+def storable_id(value: int) -> bool:
+    return 1 <= value <= INTEGER_MAX
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime}
@@ -130,6 +139,10 @@ class Microcredential(Base):
     issuer_id: Mapped[int] = mapped_column(ForeignKey("issuers.id"), index=True)
     current_version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # None: a draft (not in the catalogue, cannot be awarded). Set once, when the issuer publishes it.
+    published_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # Why it was published without every EU mandatory element, in the issuer's words (also in the audit log).
+    exemption: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class MicrocredentialVersion(Base):

@@ -73,7 +73,7 @@ class PathwayQueries:
         return self.session.scalar(query)
 
     def version_by_id(self, version_id: int) -> models.MicrocredentialVersion | None:
-        return self.session.get(models.MicrocredentialVersion, version_id)
+        return self.session.get(models.MicrocredentialVersion, version_id) if models.storable_id(version_id) else None
 
     def version_rows(self, after: int = 0) -> list[tuple[int, str, str]]:
         """(version id, microcredential id, definition JSON) of catalogue versions newer than `after`."""
@@ -126,7 +126,7 @@ class PathwayQueries:
         return list(self.session.scalars(query))
 
     def recognition_rule(self, rule_id: int) -> models.RecognitionRule | None:
-        return self.session.get(models.RecognitionRule, rule_id)
+        return self.session.get(models.RecognitionRule, rule_id) if models.storable_id(rule_id) else None
 
     def recognition_request(self, request_id: str, *, lock: bool = False) -> models.RecognitionRequest | None:
         query = select(models.RecognitionRequest).where(models.RecognitionRequest.id == request_id)

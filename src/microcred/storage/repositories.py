@@ -88,7 +88,7 @@ class Repository(WebQueries, PathwayQueries, SkillQueries):
         return self.session.scalar(select(models.User).where(models.User.email == email))
 
     def user(self, user_id: int) -> models.User | None:
-        return self.session.get(models.User, user_id)
+        return self.session.get(models.User, user_id) if models.storable_id(user_id) else None
 
     def token_by_hash(self, token_hash: str) -> models.ApiToken | None:
         return self.session.scalar(select(models.ApiToken).where(models.ApiToken.token_hash == token_hash))
@@ -107,7 +107,7 @@ class Repository(WebQueries, PathwayQueries, SkillQueries):
         return self.session.scalar(select(models.Issuer).where(models.Issuer.did == did))
 
     def issuer(self, issuer_id: int) -> models.Issuer | None:
-        return self.session.get(models.Issuer, issuer_id)
+        return self.session.get(models.Issuer, issuer_id) if models.storable_id(issuer_id) else None
 
     def lock_issuers(self, issuer_ids: list[int]) -> None:
         """Row locks on issuers, in id order so that concurrent lockers cannot deadlock."""

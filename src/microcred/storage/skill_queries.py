@@ -248,7 +248,7 @@ class SkillQueries:
 
     # -- job roles --------------------------------------------------------------------------------
     def job_role(self, role_id: int) -> models.JobRole | None:
-        return self.session.get(models.JobRole, role_id)
+        return self.session.get(models.JobRole, role_id) if models.storable_id(role_id) else None
 
     def job_roles(self, organisation_id: int | None) -> list[models.JobRole]:
         query = select(models.JobRole).order_by(models.JobRole.title, models.JobRole.id)

@@ -166,8 +166,11 @@ class WebQueries:
         query = _in_organisation(query, organisation_id)
         return [(definition, int(count)) for definition, count in self.session.execute(query)]
 
-    def catalogue(self, organisation_id: int | None) -> list[tuple[models.Microcredential, models.Issuer, str, int]]:
-        """Microcredentials with their issuer, current definition and number of awards."""
+    def catalogue(
+        self, organisation_id: int | None, *, published_only: bool = False
+    ) -> list[tuple[models.Microcredential, models.Issuer, str, int]]:
+        """Microcredentials with their issuer, current definition and number of awards (drafts too, unless
+        `published_only`: the public catalogue)."""
         awards = (
             select(func.count(models.Award.id))
             .join(models.MicrocredentialVersion, models.MicrocredentialVersion.id == models.Award.version_id)
@@ -186,6 +189,8 @@ class WebQueries:
         )
         if organisation_id is not None:
             query = query.where(models.Issuer.organisation_id == organisation_id)
+        if published_only:
+            query = query.where(models.Microcredential.published_at.is_not(None))
         return [(mc, issuer, definition, int(n)) for mc, issuer, definition, n in self.session.execute(query)]
 
     def award_with_microcredential(self, award_id: str) -> tuple[models.Award, str] | None:

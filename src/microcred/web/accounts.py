@@ -19,7 +19,8 @@ def safe_next(value: object, default: str = "/") -> str:
 
 
 def home_for(role: str) -> str:
-    return "/console" if role in STAFF else "/wallet"
+    """Where each kind of user starts: issuers their console, employers their talent search, learners their wallet."""
+    return "/console" if role in STAFF else "/talent" if role == "employer" else "/wallet"
 
 
 def install(app: FastAPI, web: Web) -> None:

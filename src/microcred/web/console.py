@@ -148,6 +148,8 @@ def _awards(app: FastAPI, web: Web) -> None:
         reason = reason.strip()[:1000] if isinstance(reason, str) and reason.strip() else None
         back = f"/console/awards/{award_id}"
         if action == "resend":
+            if row.revoked_at is not None or row.claimed_at is not None:
+                return web.redirect(back, "There is nothing to claim: the credential is revoked or already claimed.")
             name = platform.catalog.get(mc_id).definition.name
             platform.web_accounts.notify_award(
                 row.id, row.recipient_email, name, issuer.name, platform.runtime.base_url
@@ -157,6 +159,8 @@ def _awards(app: FastAPI, web: Web) -> None:
             raise NotFound(f"no action {action!r}")
         if action in ("revoke", "suspend") and not reason:
             return web.redirect(back, "Give a reason: the learner and the audit log will see it.")
+        if action == "revoke" and form.get("confirm") != "yes":
+            return web.redirect(back, "Nothing was revoked: tick the box to confirm that revoking is final.")
         try:
             getattr(platform.awards, action)(award_id, reason, actor=user.email)
         except MicrocredError as exc:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
+import unicodedata
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -24,6 +26,7 @@ from starlette.datastructures import FormData
 
 from microcred import bootstrap
 from microcred.errors import AuthError, ForbiddenError
+from microcred.services.presentation import achievement_type_label
 from microcred.services.web_accounts import SessionUser
 
 SESSION_COOKIE = "mc_session"
@@ -44,6 +47,27 @@ def _date(value: datetime | None, fmt: str = "%d %b %Y") -> str:
     return value.strftime(fmt) if value else ""
 
 
+def money(price: float | None, currency: str | None) -> str:
+    """450 EUR, 19.50 EUR, Free; no price: "Price on request"."""
+    if price is None:
+        return "Price on request"
+    if price == 0:
+        return "Free"
+    amount = f"{price:,.0f}" if float(price).is_integer() else f"{price:,.2f}"
+    return f"{amount} {currency}" if currency else amount
+
+
+def hours(value: float | None) -> str:
+    """20 hours, 1 hour, 7.5 hours; unknown: empty."""
+    if value is None:
+        return ""
+    return f"{value:g} hour{'' if value == 1 else 's'}"
+
+
+def count(n: int, singular: str, plural: str | None = None) -> str:
+    return f"{n:,} {singular if n == 1 else plural or singular + 's'}"
+
+
 class Web:
     """The web edge's collaborators, built once per app."""
 
@@ -57,6 +81,10 @@ class Web:
             auto_reload=False,
         )
         self.env.filters["date"] = _date
+        self.env.filters["money"] = money
+        self.env.filters["hours"] = hours
+        self.env.filters["count"] = count
+        self.env.filters["achievement_type"] = lambda value: achievement_type_label(value) or ""
         self.env.filters["from_json"] = json.loads
         self.env.filters["length_of_parts"] = lambda text: f"{len(json.loads(text))} credential(s)"
         self.env.globals["base_url"] = platform.runtime.base_url
@@ -189,6 +217,17 @@ def middleware(web: Web) -> Callable[[Request, Callable[[Request], Awaitable[Res
         return response
 
     return handle
+
+
+def download_name(*parts: str, suffix: str) -> str:
+    """A file name people recognise: `data-analytics-with-python-ada-lovelace.pdf`, ASCII only."""
+    words = []
+    for part in parts:
+        ascii_text = unicodedata.normalize("NFKD", part).encode("ascii", "ignore").decode().lower()
+        slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
+        if slug:
+            words.append(slug)
+    return f"{'-'.join(words)[:90].strip('-') or 'credential'}.{suffix}"
 
 
 def field(form: FormData, name: str) -> str:

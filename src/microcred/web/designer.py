@@ -193,8 +193,21 @@ def install(app: FastAPI, web: Web) -> None:
             entry = platform.catalog.create(issuer_slug, definition, actor=user.email)
         else:
             entry = platform.catalog.update(mc_id, definition, actor=user.email)
+        state = f"version {entry.version}" if entry.published else "a draft: publish it when it is ready to award"
+        return web.redirect(f"/console/microcredentials/{entry.id}", f"Saved “{definition.name}” ({state}).")
+
+    @app.post("/console/microcredentials/{mc_id}/publish", include_in_schema=False)
+    async def publish(request: Request, mc_id: str) -> Response:
+        user = web.staff(request)
+        in_scope(user, mc_id)
+        form = await web.form(request)
+        try:
+            entry = platform.catalog.publish(mc_id, field(form, "exemption")[:1000] or None, actor=user.email)
+        except InputError as exc:
+            return web.redirect(f"/console/microcredentials/{mc_id}", f"Not published: {exc.message}.")
         return web.redirect(
-            f"/console/microcredentials/{entry.id}", f"Saved “{definition.name}” (version {entry.version})."
+            f"/console/microcredentials/{mc_id}",
+            f"“{entry.definition.name}” is published: it is in the catalogue and can be awarded.",
         )
 
     @app.post("/console/microcredentials/preview", include_in_schema=False)

@@ -14,9 +14,10 @@ from microcred.domain.pathways import PathwayDefinition, PathwayError, compile_p
 from microcred.errors import InputError, MicrocredError
 from microcred.services.issuing import NotFound
 from microcred.services.pathway_views import definition_tree, node_json, stages
+from microcred.services.presentation import describe
 from microcred.services.recognition import RuleIn
 from microcred.web.console import scope
-from microcred.web.core import Web, field
+from microcred.web.core import Web, download_name, field
 
 EXAMPLE = {"all_of": [{"microcredential": "MICROCREDENTIAL-ID", "id": "core"},
                       {"at_least": 1, "of": [{"microcredential": "ANOTHER-ID"}, {"microcredential": "A-THIRD-ID"}]}]}  # fmt: skip
@@ -184,9 +185,17 @@ def _learner(app: FastAPI, web: Web) -> None:
         user = web.require(request)
         if not user.verified:
             raise NotFound("confirm your email address first")
-        clr = platform.clr.export(user.email, name=user.name)
-        return Response(json.dumps(clr, indent=2, ensure_ascii=False), media_type="application/ld+json",
-                        headers={"Content-Disposition": 'attachment; filename="learner-record-clr.json"'})  # fmt: skip
+        try:
+            record = platform.clr.export_record(user.email, name=user.name)
+        except NotFound as exc:
+            return web.render(request, "wallet_clr.html", title="My learner record", record=None, problem=exc.message)
+        if request.query_params.get("download") != "1":
+            included = record.clr["credentialSubject"]["verifiableCredential"]
+            return web.render(request, "wallet_clr.html", title="My learner record", record=record,
+                              included=[describe(c) for c in included])  # fmt: skip
+        filename = download_name("learner record", user.name or user.email.split("@")[0], suffix="json")
+        return Response(json.dumps(record.clr, indent=2, ensure_ascii=False), media_type="application/ld+json",
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})  # fmt: skip
 
 
 def _recognition(app: FastAPI, web: Web) -> None:

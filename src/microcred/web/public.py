@@ -5,6 +5,7 @@ holder and its issuer."""
 from __future__ import annotations
 
 import atexit
+import io
 import json
 import logging
 import threading
@@ -20,12 +21,12 @@ from starlette.concurrency import run_in_threadpool
 from microcred.errors import InputError, MicrocredError
 from microcred.services import certificate
 from microcred.services.issuing import NotFound
-from microcred.services.presentation import STATES, checklist, describe, state_of
+from microcred.services.presentation import STATES, checklist, describe, state_of, verdict_sentence
 from microcred.services.wallet import holds
 from microcred.standards import baking
 from microcred.standards.verify import Report
 from microcred.storage import models
-from microcred.web.core import Web, field
+from microcred.web.core import Web, download_name, field
 
 LD_JSON = "application/ld+json"
 MAX_UPLOAD = 10 * 1024 * 1024
@@ -111,7 +112,8 @@ def download(web: Web, award: models.Award, kind: str) -> Response:
         body = baking.bake_svg(platform.catalog.badge(mc_id, "svg")[1].decode(), award.credential).encode()
     else:
         body = _pdf(web, award, mc_id)
-    name = f"credential-{award.id}.{suffix}"
+    view = describe(json.loads(award.credential))
+    name = download_name(view.title, view.learner or award.recipient_name or "", suffix=suffix)
     return Response(
         body,
         media_type=media,
@@ -159,6 +161,7 @@ def report_context(report: Report) -> dict[str, Any]:
         "headline": headline,
         "explanation": explanation,
         "groups": checklist(report),
+        "sentence": verdict_sentence(view, report, state),
         "view": view,
         "report": report,
     }
@@ -182,9 +185,10 @@ def install(app: FastAPI, web: Web) -> None:
         counters.add(award.id, "view_count")
         report = platform.credentials.verify(award.credential)
         url = platform.awards.credential_url(award.id)
+        context = report_context(report)
         return web.render(
-            request, "credential.html", title=describe(json.loads(award.credential)).title, award=award, url=url,
-            image=f"{platform.runtime.base_url}/credentials/{award.id}/badge.png", **report_context(report),
+            request, "credential.html", title=context["view"].title if context["view"] else "Credential",
+            award=award, url=url, image=f"{platform.runtime.base_url}/credentials/{award.id}/badge.png", **context,
         )  # fmt: skip
 
     @app.get("/credentials/{award_id}/badge.png", include_in_schema=False)
@@ -199,10 +203,14 @@ def install(app: FastAPI, web: Web) -> None:
     @app.get("/credentials/{award_id}/qr.svg", include_in_schema=False)
     def qr(request: Request, award_id: str) -> Response:
         award = visible_award(web, request, award_id)
-        svg = segno.make(platform.awards.credential_url(award.id), error="m").svg_inline(
-            scale=5, title="QR code of the credential page"
+        # A standalone SVG document (with its namespace): svg_inline() is for pasting into HTML and
+        # renders as a broken image when served on its own.
+        buffer = io.BytesIO()
+        segno.make(platform.awards.credential_url(award.id), error="m").save(
+            buffer, kind="svg", scale=5, border=2, title="QR code of the credential page", svgns=True, xmldecl=True
         )
-        return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=3600"})
+        headers = {"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"}
+        return Response(buffer.getvalue(), media_type="image/svg+xml", headers=headers)
 
     @app.get("/credentials/{award_id}/share/linkedin", include_in_schema=False)
     def share_linkedin(request: Request, award_id: str) -> Response:

@@ -15,8 +15,27 @@
     });
   });
 
-  // Select the whole public link on focus, so it is easy to copy.
+  // Select the whole public link on focus, so it is easy to copy; a Copy button copies it.
   $all("input[data-copy]").forEach(function (input) { input.addEventListener("focus", function () { input.select(); }); });
+  $all("[data-copy-from]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var input = document.getElementById(button.getAttribute("data-copy-from"));
+      if (!input) { return; }
+      var done = function () { button.textContent = "Copied"; };
+      input.select();
+      if (navigator.clipboard && window.isSecureContext) { navigator.clipboard.writeText(input.value).then(done, function () { document.execCommand("copy"); done(); }); }
+      else { document.execCommand("copy"); done(); }
+    });
+  });
+
+  // A verification result is what the visitor came for: bring it into view (the form sits above it on phones).
+  var result = $("#result");
+  if (result) { result.focus({ preventScroll: true }); result.scrollIntoView({ block: "start" }); }
+
+  // Ask before an action that cannot be undone (revoking): <form data-confirm="...">.
+  $all("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (e) { if (!window.confirm(form.getAttribute("data-confirm"))) { e.preventDefault(); } });
+  });
 
   // Bulk job progress: poll the job until it finishes.
   var job = $("[data-job]");
