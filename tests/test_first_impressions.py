@@ -286,3 +286,29 @@ def test_publishing_from_the_api_follows_the_same_rule(app: Any, platform: boots
     assert published.status_code == 200 and published.json()["published"] is True
     again = api.post("/api/v1/awards", json={"microcredential": mc_id, "email": "x@example.org"}, headers=headers)
     assert again.status_code == 201
+
+
+def test_the_audit_log_reads_in_words_and_filters_searches_and_exports(
+    app: Any, platform: bootstrap.Platform, microcredential: Any
+) -> None:
+    outcome = platform.awards.award(
+        AwardRequest(microcredential.id, "ada@example.org", "Ada"), actor="admin@tu.example"
+    )
+    platform.awards.revoke(outcome.id, "plagiarism found", actor="admin@tu.example")
+    platform.issuers.create(name="Other College", slug="other", country="BE")
+    platform.accounts.create_user("admin@other.example", PASSWORD, "issuer_admin", "other")
+    staff = client_for(app, "admin@tu.example")
+    page = staff.get("/console/audit", headers=HTML).text
+    assert "Revoked a credential" in page and f'href="/console/awards/{outcome.id}"' in page
+    assert "plagiarism found" in page and "award.revoke" not in page and "{&#34;" not in page
+    found = staff.get("/console/audit?q=plagiarism", headers=HTML).text
+    assert "Revoked a credential" in found and "Published a microcredential" not in found
+    only = staff.get("/console/audit?area=microcredential", headers=HTML).text
+    assert "Published a microcredential" in only and "Revoked a credential" not in only
+    exported = staff.get("/console/audit.csv?area=award")
+    assert (
+        exported.status_code == 200 and "Revoked a credential" in exported.text and "plagiarism found" in exported.text
+    )
+    rival = client_for(app, "admin@other.example").get("/console/audit", headers=HTML).text
+    assert "plagiarism found" not in rival  # another organisation's log stays its own
+    assert "Audit log" in staff.get("/console", headers=HTML).text  # the console links to it

@@ -249,7 +249,8 @@ def test_admin_invites_staff_who_join_through_the_link(app: Any, platform: boots
     )
     assert response.status_code == 303 and response.headers["location"] == "/console"
     assert staff.get("/console/awards", headers=HTML).status_code == 200
-    assert staff.get("/console/audit", headers=HTML).status_code == 403  # staff, not admin
+    assert staff.get("/console/staff", headers=HTML).status_code == 403  # staff, not admin
+    assert staff.get("/console/audit", headers=HTML).status_code == 200  # their organisation's log
     rival = client_for(app, "admin@other.example")
     refused = rival.post(
         "/console/staff",

@@ -12,7 +12,7 @@ import typer
 
 from microcred import bootstrap
 from microcred.cli.consoles import err, out
-from microcred.cli.options import TYPER, instant
+from microcred.cli.options import TYPER
 from microcred.errors import InputError, UsageError
 from microcred.standards import safejson
 
@@ -241,8 +241,12 @@ def award(
 ) -> None:
     """Award a microcredential to one learner; prints the credential id and URL."""
     from microcred.services.awarding import AwardRequest
+    from microcred.standards.dates import parse_expiry
 
-    until = instant(valid_until, "--valid-until")
+    try:
+        until = parse_expiry(valid_until) if valid_until else None
+    except InputError as exc:
+        raise UsageError(f"--valid-until: {exc.message}") from exc
     outcome = platform().awards.award(
         AwardRequest(microcredential, email, name, external_id, evidence_url, None, grade, until)
     )

@@ -25,7 +25,7 @@ from microcred.errors import InputError, MicrocredError, SigningError, UsageErro
 from microcred.services.awarding import AwardOutcome, AwardRequest, AwardService, PendingAward
 from microcred.services.issuing import Runtime, active_key, did_document
 from microcred.services.signing import sign_chunk
-from microcred.standards.dates import parse_datetime
+from microcred.standards.dates import parse_expiry
 from microcred.storage import models
 
 COLUMNS = ("email", "name", "external_id", "evidence_url", "narrative", "grade", "valid_until", "microcredential")
@@ -51,8 +51,11 @@ class BulkProgress:
     errors: list[RowError] = field(default_factory=list)  # not yet saved; flushed every batch
 
 
-def read_rows(path: Path, default_microcredential: str | None) -> Iterator[tuple[int, AwardRequest | RowError]]:
-    """(line number, request or error) for every data row, streaming."""
+Row = tuple[int, AwardRequest | RowError, str]  # line number, request or error, the row as written
+
+
+def read_rows(path: Path, default_microcredential: str | None) -> Iterator[Row]:
+    """(line number, request or error, the row's text) for every data row, streaming."""
     with path.open("r", encoding="utf-8-sig", newline="") as handle:
         first = handle.read(1)
         handle.seek(0)
@@ -62,7 +65,7 @@ def read_rows(path: Path, default_microcredential: str | None) -> Iterator[tuple
             yield from _csv(handle, default_microcredential)
 
 
-def _csv(handle: io.TextIOBase, default: str | None) -> Iterator[tuple[int, AwardRequest | RowError]]:
+def _csv(handle: io.TextIOBase, default: str | None) -> Iterator[Row]:
     reader = csv.DictReader(handle)
     header = [h.strip().lower() for h in reader.fieldnames or []]
     if "email" not in header:
@@ -75,34 +78,31 @@ def _csv(handle: io.TextIOBase, default: str | None) -> Iterator[tuple[int, Awar
         line = reader.line_num
         raw = ",".join(str(v) for v in row.values() if v is not None)
         if None in row:
-            yield line, RowError(line, "more fields than the header has columns", raw)
+            yield line, RowError(line, "more fields than the header has columns", raw), raw
             continue
-        yield line, _request({k: (v or "").strip() for k, v in row.items()}, default, line, raw)
+        yield line, _request({k: (v or "").strip() for k, v in row.items()}, default, line, raw), raw
 
 
-def _jsonl(handle: io.TextIOBase, default: str | None) -> Iterator[tuple[int, AwardRequest | RowError]]:
+def _jsonl(handle: io.TextIOBase, default: str | None) -> Iterator[Row]:
     for line, text in enumerate(handle, start=1):
-        if not text.strip():
-            continue
-        if len(text) > MAX_ROW_BYTES:
-            yield line, RowError(line, "row longer than 64 KB", text[:200])
-            continue
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            yield line, RowError(line, f"not JSON: {exc}", text.strip())
-            continue
-        if not isinstance(data, dict):
-            yield line, RowError(line, "a JSONL row must be a JSON object", text.strip())
-            continue
-        unknown = sorted(set(data) - set(COLUMNS))
-        if unknown:
-            yield line, RowError(line, f"unknown field(s): {', '.join(unknown)}", text.strip())
-            continue
-        yield (
-            line,
-            _request({k: "" if v is None else str(v).strip() for k, v in data.items()}, default, line, text.strip()),
-        )
+        if text.strip():
+            raw = text.strip()[:4000]
+            yield line, _jsonl_row(text, default, line), raw
+
+
+def _jsonl_row(text: str, default: str | None, line: int) -> AwardRequest | RowError:
+    if len(text) > MAX_ROW_BYTES:
+        return RowError(line, "row longer than 64 KB", text[:200])
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        return RowError(line, f"not JSON: {exc}", text.strip())
+    if not isinstance(data, dict):
+        return RowError(line, "a JSONL row must be a JSON object", text.strip())
+    unknown = sorted(set(data) - set(COLUMNS))
+    if unknown:
+        return RowError(line, f"unknown field(s): {', '.join(unknown)}", text.strip())
+    return _request({k: "" if v is None else str(v).strip() for k, v in data.items()}, default, line, text.strip())
 
 
 def _request(row: dict[str, str], default: str | None, line: int, raw: str) -> AwardRequest | RowError:
@@ -112,7 +112,7 @@ def _request(row: dict[str, str], default: str | None, line: int, raw: str) -> A
     if not row.get("email"):
         return RowError(line, "email is required", raw)
     try:
-        until = parse_datetime(row["valid_until"]) if row.get("valid_until") else None
+        until = parse_expiry(row["valid_until"]) if row.get("valid_until") else None
     except InputError as exc:
         return RowError(line, f"valid_until: {exc.message}", raw)
     evidence = row.get("evidence_url") or None
@@ -232,12 +232,12 @@ class BulkService:
         actor: str = "cli",
         on_issued: Callable[[list[PendingAward]], None] | None = None,
     ) -> None:
-        batch: list[tuple[int, AwardRequest]] = []
-        for line, item in read_rows(path, default_mc):
+        batch: list[tuple[int, AwardRequest, str]] = []
+        for line, item, raw in read_rows(path, default_mc):
             if isinstance(item, RowError):
                 self._failed(progress, item)
             else:
-                batch.append((line, item))
+                batch.append((line, item, raw))
             if len(batch) >= batch_size:
                 self._award_batch(batch, progress, pool, workers, actor, on_issued)
                 batch = []
@@ -257,7 +257,7 @@ class BulkService:
 
     def _award_batch(
         self,
-        batch: list[tuple[int, AwardRequest]],
+        batch: list[tuple[int, AwardRequest, str]],
         progress: BulkProgress,
         pool: Executor | None,
         workers: int,
@@ -266,12 +266,10 @@ class BulkService:
     ) -> None:
         with self.runtime.db.transaction() as repo:
             pending: list[PendingAward] = []
-            prepared_rows = self.awards.prepare_many(repo, [request for _, request in batch])
-            for (line, request), prepared in zip(batch, prepared_rows, strict=True):
+            prepared_rows = self.awards.prepare_many(repo, [request for _, request, _raw in batch])
+            for (line, _, raw), prepared in zip(batch, prepared_rows, strict=True):
                 if isinstance(prepared, InputError):
-                    self._failed(
-                        progress, RowError(line, prepared.message, f"{request.email},{request.microcredential_id}")
-                    )
+                    self._failed(progress, RowError(line, prepared.message, raw))  # the row as the file has it
                     continue
                 progress.processed += 1
                 if isinstance(prepared, AwardOutcome):

@@ -38,3 +38,16 @@ def format_datetime(value: datetime) -> str:
     if value.tzinfo is None:
         raise ValueError("datetimes must be timezone-aware")
     return value.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_expiry(value: str) -> datetime:
+    """An expiry as people write it: a date (2028-06-30, valid to the end of that day, UTC) or a full
+    xsd:dateTime."""
+    text = value.strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        try:
+            day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
+        except ValueError as exc:
+            raise InputError(f"{text!r} is not a calendar date") from exc
+        return day.replace(hour=23, minute=59, second=59)
+    return parse_datetime(text)

@@ -281,6 +281,29 @@ class Repository(WebQueries, PathwayQueries, SkillQueries):
             query = query.where(models.AuditEvent.organisation_id == organisation_id)
         return list(self.session.scalars(query))
 
+    def audit_search(
+        self, organisation_id: int | None, *, text: str | None = None, area: str | None = None,
+        actor: str | None = None, limit: int = 50, offset: int = 0,
+    ) -> tuple[list[models.AuditEvent], int]:  # fmt: skip
+        """One page of the log, newest first (by time, then order of writing), and how many events match."""
+        event = models.AuditEvent
+        where = []
+        if organisation_id is not None:
+            where.append(event.organisation_id == organisation_id)
+        if area:
+            where.append(event.action.startswith(area + ".", autoescape=True))
+        if actor:
+            where.append(func.lower(event.actor) == actor.lower())
+        if text:
+            pattern = f"%{text.lower()}%"
+            where.append(
+                func.lower(event.actor).like(pattern) | func.lower(event.subject).like(pattern)
+                | func.lower(event.detail).like(pattern) | func.lower(event.action).like(pattern)
+            )  # fmt: skip
+        total = int(self.session.scalar(select(func.count()).select_from(event).where(*where)) or 0)
+        query = select(event).where(*where).order_by(event.at.desc(), event.id.desc()).limit(limit).offset(offset)
+        return list(self.session.scalars(query)), total
+
     def count(self, model: Any) -> int:
         return int(self.session.scalar(select(func.count()).select_from(model)) or 0)
 

@@ -11,18 +11,21 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from microcred.errors import ForbiddenError, InputError, MicrocredError
 from microcred.services.accounts import ROLES
+from microcred.services.audit_views import AREAS, audit_line
 from microcred.services.issuing import NotFound
 from microcred.services.web_accounts import STAFF_ROLES, SessionUser
 from microcred.storage.web_queries import AwardFilter
 from microcred.web.core import Web, field
 
 PAGE = 50
+AUDIT_PAGE = 50
 STATUSES = ("active", "revoked", "suspended", "expired", "claimed", "unclaimed")
 
 
@@ -364,11 +367,41 @@ def _settings(app: FastAPI, web: Web) -> None:
         return web.redirect("/console/tokens", f"Token {prefix}… is revoked.")
 
     @app.get("/console/audit", include_in_schema=False)
-    def audit(request: Request) -> Response:
-        user = admin(request)
+    def audit(request: Request, q: str = "", area: str = "", actor: str = "", page: int = 1) -> Response:
+        """The organisation's log for all its staff (a platform admin sees everything): search, filter, pages."""
+        user = web.staff(request)
+        page = max(1, min(page, 100_000))
+        area = area if area in AREAS else ""
         with platform.runtime.db.read() as repo:
-            events = repo.audit_events(scope(user), limit=200)
-        return web.render(request, "console_audit.html", title="Audit log", events=events)
+            events, total = repo.audit_search(
+                scope(user), text=q.strip()[:200] or None, area=area or None, actor=actor.strip()[:320] or None,
+                limit=AUDIT_PAGE, offset=(page - 1) * AUDIT_PAGE,
+            )  # fmt: skip
+        pages = max(1, -(-total // AUDIT_PAGE))
+        return web.render(
+            request, "console_audit.html", title="Audit log", lines=[audit_line(e) for e in events], total=total,
+            page=page, pages=pages, q=q[:200], area=area, actor=actor[:320], areas=AREAS,
+            query=urlencode({k: v for k, v in (("q", q), ("area", area), ("actor", actor)) if v}),
+        )  # fmt: skip
+
+    @app.get("/console/audit.csv", include_in_schema=False)
+    def audit_csv(request: Request, q: str = "", area: str = "", actor: str = "") -> Response:
+        user = web.staff(request)
+        with platform.runtime.db.read() as repo:
+            events, _total = repo.audit_search(
+                scope(user), text=q.strip()[:200] or None, area=area if area in AREAS else None,
+                actor=actor.strip()[:320] or None, limit=50_000,
+            )  # fmt: skip
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["time (UTC)", "who", "what", "action", "subject", "details"])
+        for line in map(audit_line, events):
+            writer.writerow([
+                line.at.strftime("%Y-%m-%d %H:%M:%S"), line.actor, line.what, line.action, line.subject or "",
+                "; ".join(f"{k}: {v}" for k, v in line.details),
+            ])  # fmt: skip
+        return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="audit-log.csv"'})  # fmt: skip
 
     @app.get("/console/staff", include_in_schema=False)
     def staff(request: Request) -> Response:

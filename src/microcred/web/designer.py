@@ -24,7 +24,7 @@ from microcred.services.awarding import AwardRequest
 from microcred.services.issuing import NotFound
 from microcred.services.presentation import CredentialView
 from microcred.services.web_accounts import SessionUser
-from microcred.standards.dates import parse_datetime
+from microcred.standards.dates import parse_expiry
 from microcred.web.core import Web, field
 
 TEXT_FIELDS = (
@@ -71,10 +71,42 @@ def validate(data: dict[str, Any], errors: dict[str, str]) -> tuple[Microcredent
     except ValidationError as exc:
         for error in exc.errors():
             field = str(error["loc"][0]) if error["loc"] else "form"
-            field = "skills" if field == "skills" else field
-            errors.setdefault(field, str(error["msg"]).removeprefix("Value error, "))
+            errors.setdefault(field, plain_message(field, error))
         return None, errors
     return (definition if not errors else None), errors
+
+
+# Field-specific forms where "does not match the pattern" would say nothing.
+_PATTERNS = {
+    "language": "Use a language code such as en, nl or pt-BR.",
+    "currency": "Use three capital letters, such as EUR.",
+}
+
+
+def plain_message(field: str, error: Any) -> str:
+    """A validation error in the issuer's words, not pydantic's ("Input should be greater than 0")."""
+    kind, ctx = error.get("type", ""), error.get("ctx") or {}
+    messages = {
+        "greater_than": f"Must be more than {ctx.get('gt')}.",
+        "greater_than_equal": f"Must be at least {ctx.get('ge')}.",
+        "less_than": f"Must be less than {ctx.get('lt')}.",
+        "less_than_equal": f"Must be at most {ctx.get('le')}.",
+        "string_too_long": f"Too long: at most {ctx.get('max_length')} characters.",
+        "too_long": f"Too many: at most {ctx.get('max_length')}.",
+        "string_too_short": "This is required.",
+        "missing": "This is required.",
+        "float_parsing": "Must be a number, such as 25 or 2.5.",
+        "int_parsing": "Must be a whole number.",
+        "int_from_float": "Must be a whole number.",
+        "url_parsing": "Must be a web address starting with https://.",
+        "url_scheme": "Must be a web address starting with https://.",
+        "literal_error": f"Choose one of {ctx.get('expected', 'the options')}.",
+        "string_pattern_mismatch": _PATTERNS.get(field, "This is not in the expected form."),
+    }
+    if kind in messages:
+        return messages[kind]
+    text = str(error.get("msg", "This value cannot be used.")).removeprefix("Value error, ")
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
 def eu_progress(data: dict[str, Any]) -> tuple[int, int, list[str]]:
@@ -274,12 +306,8 @@ def install(app: FastAPI, web: Web) -> None:
             for k in ("email", "name", "external_id", "evidence_url", "narrative", "grade", "valid_until")
         }
         try:
-            valid_until = (
-                parse_datetime(values["valid_until"] + ("T23:59:59Z" if len(values["valid_until"]) == 10 else ""))
-                if values["valid_until"]
-                else None
-            )
-        except ValueError:
+            valid_until = parse_expiry(values["valid_until"]) if values["valid_until"] else None
+        except InputError:
             return award_form(request, entry, values, "the expiry date must look like 2027-12-31")
         request_ = AwardRequest(
             mc_id,
