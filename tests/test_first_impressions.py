@@ -312,3 +312,42 @@ def test_the_audit_log_reads_in_words_and_filters_searches_and_exports(
     rival = client_for(app, "admin@other.example").get("/console/audit", headers=HTML).text
     assert "plagiarism found" not in rival  # another organisation's log stays its own
     assert "Audit log" in staff.get("/console", headers=HTML).text  # the console links to it
+
+
+def test_an_issuer_logo_reaches_new_credentials_and_their_page(
+    app: Any, platform: bootstrap.Platform, microcredential: Any
+) -> None:
+    from microcred.standards.images import solid_png
+
+    admin = client_for(app, "admin@tu.example")
+    csrf = csrf_of(admin, "/console/issuers/tu-example")
+    refused = admin.post("/console/issuers/tu-example/logo", data={"csrf": csrf},
+                         files={"logo": ("logo.gif", b"GIF89a....", "image/gif")}, follow_redirects=True)  # fmt: skip
+    assert "The logo was not used: logos must be PNG or SVG" in refused.text
+    logo = solid_png(64, 64, (200, 30, 30))
+    admin.post("/console/issuers/tu-example/logo", data={"csrf": csrf}, files={"logo": ("logo.png", logo, "image/png")})
+    served = client_for(app).get("/issuers/tu-example/logo")
+    assert served.content == logo and served.headers["content-type"] == "image/png"
+    assert "default-src 'none'" in served.headers["content-security-policy"]
+    outcome = platform.awards.award(AwardRequest(microcredential.id, "ada@example.org", "Ada"))
+    assert outcome.credential["issuer"]["image"]["id"] == f"{platform.runtime.base_url}/issuers/tu-example/logo"
+    page = client_for(app, "ada@example.org").get(f"/wallet/credentials/{outcome.id}", headers=HTML).text
+    assert 'class="issuer-logo"' in page
+
+
+def test_the_wallet_shows_badges_and_filters_by_issuer_and_skill(
+    app: Any, platform: bootstrap.Platform, microcredential: Any
+) -> None:
+    ours = platform.awards.award(AwardRequest(microcredential.id, "ada@example.org", "Ada"))
+    platform.wallet.import_credential(_holder(platform, "ada@example.org"), _external(platform, "ada@example.org"), "x")
+    learner = client_for(app, "ada@example.org")
+    page = learner.get("/wallet", headers=HTML).text
+    assert f'src="{platform.runtime.base_url}/microcredentials/{microcredential.id}/image"' in page
+    assert "2 of 2 credentials" in page
+    only_ours = learner.get("/wallet?issuer=TU+Example", headers=HTML).text
+    assert f"/wallet/credentials/{ours.id}" in only_ours and "1 of 2 credentials" in only_ours
+    skill = microcredential.definition.skills[0].label
+    by_skill = learner.get("/wallet", params={"skill": skill}, headers=HTML).text
+    assert f"/wallet/credentials/{ours.id}" in by_skill
+    nothing = learner.get("/wallet", params={"skill": "Underwater basket weaving"}, headers=HTML).text
+    assert "None of your credentials matches" in nothing

@@ -46,6 +46,8 @@ def test_main_pages_have_no_serious_accessibility_violations(new_page: Any, live
         ("/verify", "verify"),
         ("/catalogue?text=python", "catalogue"),
         (f"/credentials/{outcome.id}", "credential-page"),
+        (f"/microcredentials/{mc_id}", "microcredential-page"),
+        (f"/microcredentials/{mc_id}/v1", "achievement-page"),
     ):
         visitor.goto(path)
         problems += _scan(visitor, name)
@@ -76,6 +78,7 @@ def test_main_pages_have_no_serious_accessibility_violations(new_page: Any, live
         ("/wallet", "wallet"),
         (f"/wallet/credentials/{outcome.id}", "wallet-credential-page"),
         ("/wallet/import", "wallet-import"),
+        ("/wallet/clr", "wallet-learner-record"),
         ("/wallet/pathways", "wallet-pathways"),
         ("/wallet/recognition", "wallet-recognition"),
         ("/wallet/skills", "wallet-skills"),

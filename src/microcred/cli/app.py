@@ -268,11 +268,19 @@ def demo(
     from microcred.config import Settings
 
     settings = Settings()
-    from rich.progress import Progress
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    with Progress(console=out(), transient=True) as bar:
-        task = bar.add_task("seeding the demo", total=None)
-        demo_seed.seed(settings, lambda note: bar.update(task, description=note))
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=out(), transient=True) as bar:
+        task = bar.add_task("seeding the demo (about two minutes)", total=None)
+
+        def step(note: str) -> None:
+            bar.update(task, description=note)
+            if not note.startswith(("learner accounts:", "awards:")):  # milestones stay on screen
+                bar.console.print(f"  ✓ {note}", markup=False)
+
+        out().print("Seeding the demo into", settings.data_dir.resolve(), markup=False)
+        demo_seed.seed(settings, step)
     out().rule("[bold]microcred demo[/bold]")
     out().print(f"Data: {settings.data_dir.resolve()}   Open: [cyan]{settings.public_base_url}[/cyan]")
     out().print(f"Every demo login uses the password [bold]{demo_seed.PASSWORD}[/bold]:")

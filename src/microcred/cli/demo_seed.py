@@ -288,7 +288,7 @@ def definition(course: Course, taxonomy: TaxonomyService) -> MicrocredentialDefi
         "description": f"{course.name}: a short, assessed microcredential ({course.hours:g} hours of notional workload) at EQF level {course.eqf}.",
         "criteria": "Complete the graded assignments and pass the final assessment with at least 60%.",
         "skills": skills, "tags": list(course.tags), "language": "en",
-        "learning_outcomes": [f"Apply {s['label']} in a realistic project" for s in skills] or ["Apply the course content"],
+        "learning_outcomes": [_outcome(s["label"]) for s in skills] or ["Apply the course content"],
         "workload_hours": course.hours, "ects": course.ects, "eqf_level": course.eqf,
         "assessment_type": "Graded project and supervised online exam", "participation_form": course.form,
         "quality_assurance": "Internal quality assurance of the awarding body, reviewed yearly",
@@ -372,9 +372,11 @@ def _awards(
             )
         )
     with_account = {email for i, (_n, email) in enumerate(people) if i % 4 != 3}  # a quarter still have to claim
-    for _name, email in people[1:]:
+    for count, (_name, email) in enumerate(people[1:], start=1):
         if email in with_account:
             platform.accounts.create_user(email, PASSWORD, "learner", name=_name, actor="demo")
+        if count % 25 == 0:  # each account's password hash takes a moment: say how far it is
+            progress(f"learner accounts: {count} of {len(people) - 1}")
     issued = 0
     for index, (name, email) in enumerate(people):
         for course, mc_id in rng.sample(catalogue, 4 if index == 0 else rng.randint(1, 3)):
@@ -398,8 +400,8 @@ def _awards(
                     dict((i[0], i[1]) for i in ISSUERS)[course.issuer],
                     platform.runtime.base_url,
                 )
-        if index % 50 == 49:
-            progress(f"{index + 1} learners, {issued} awards")
+        if index % 20 == 19:
+            progress(f"awards: {index + 1} of {len(people)} learners, {issued} awards signed")
     clock.instant = now
 
 
@@ -481,3 +483,13 @@ def _skills(platform: bootstrap.Platform, progress: Callable[[str], None]) -> No
         occupation_uri=analyst.uri, source="occupation",
     )  # fmt: skip
     progress(f"{len(learners)} learner skill profiles, 2 job roles")
+
+
+def _outcome(skill: str) -> str:
+    """A learning outcome from an ESCO skill label, which is often a verb phrase already ("apply hygiene
+    standards"): it is said as it is, not as "Apply apply hygiene standards"."""
+    verbs = ("apply", "use", "manage", "develop", "perform", "analyse", "analyze", "lead", "create", "design",
+             "communicate", "write", "build", "maintain", "implement", "monitor", "plan", "work", "teach")  # fmt: skip
+    if skill.split(" ", 1)[0].lower() in verbs:
+        return f"{skill[:1].upper()}{skill[1:]} in a realistic project"
+    return f"Apply {skill} in a realistic project"

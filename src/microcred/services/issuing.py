@@ -166,6 +166,35 @@ class IssuerService:
             self.runtime.changes.bump()  # the DID document and cached wire profiles change
             return issuer
 
+    def set_logo(self, slug: str, data: bytes, actor: str = "cli") -> str:
+        """Store an uploaded PNG or SVG logo; the issuer's Profile names it from the next credential on."""
+        media_type = _image_type(data, "logos", MAX_LOGO)
+        digest = hashlib.sha256(data).hexdigest()
+        with self.runtime.db.transaction() as repo:
+            issuer = get_issuer(repo, slug)
+            row = repo.issuer_logo(issuer.id)
+            if row is None:
+                row = repo.add(models.IssuerLogo(issuer_id=issuer.id, media_type=media_type, data=data, sha256=digest,
+                                                 updated_at=self.runtime.clock.now()))  # fmt: skip
+            else:
+                row.media_type, row.data, row.sha256, row.updated_at = (
+                    media_type,
+                    data,
+                    digest,
+                    self.runtime.clock.now(),
+                )
+            issuer.image = f"{self.runtime.base_url}/issuers/{slug}/logo"
+            self.runtime.audit(repo, actor, "issuer.logo", issuer.organisation_id, slug, bytes=len(data))
+            self.runtime.changes.bump()  # cached wire profiles carry the image
+        return media_type
+
+    def logo(self, slug: str) -> tuple[str, bytes, str]:
+        with self.runtime.db.read() as repo:
+            row = repo.issuer_logo(get_issuer(repo, slug).id)
+            if row is None:
+                raise NotFound(f"issuer {slug!r} has no logo")
+            return row.media_type, row.data, row.sha256
+
     def _add_key(self, repo: Repository, issuer: models.Issuer, pair: Ed25519KeyPair | None = None) -> str:
         pair = pair or Ed25519KeyPair.generate()
         # A did:key's one verification method is named after the key itself.
@@ -280,15 +309,18 @@ def did_document(repo: Repository, issuer: models.Issuer) -> dict[str, Any]:
 
 
 MAX_IMAGE = 2 * 1024 * 1024
+MAX_LOGO = 512 * 1024  # it travels by reference, but every credential page loads it
 
 
-def _image_type(data: bytes) -> str:
+def _image_type(data: bytes, what: str = "badge images", limit: int | None = None) -> str:
     """image/png or image/svg+xml for a safe, well-formed image; InputError otherwise."""
     from microcred.errors import BakingError
     from microcred.standards import baking
 
-    if len(data) > MAX_IMAGE:
-        raise InputError("badge images are limited to 2 MB")
+    limit = limit or MAX_IMAGE
+    if len(data) > limit:
+        size = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
+        raise InputError(f"{what} are limited to {size}")
     if baking.is_png(data):
         try:
             baking.png_chunks(data)
@@ -301,7 +333,7 @@ def _image_type(data: bytes) -> str:
         except BakingError as exc:
             raise InputError(f"not a usable SVG: {exc.message}") from exc
         return "image/svg+xml"
-    raise InputError("badge images must be PNG or SVG")
+    raise InputError(f"{what} must be PNG or SVG")
 
 
 def _check_issuer_fields(name: str, slug: str, country: str, url: str | None) -> None:

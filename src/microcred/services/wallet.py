@@ -62,6 +62,7 @@ class WalletEntry:
     public: bool
     state: str  # verified, expired, revoked, suspended, failed
     skills: list[str]
+    image: str | None = None  # the badge: this installation's image URL or a data: URI (the page's CSP allows no other)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +143,8 @@ class WalletService:
         self.runtime = runtime
         self.credentials = credentials
         self.awards = awards
-        self._states: dict[str, tuple[float, int, str, list[str]]] = {}  # item id -> (until, changes, state, skills)
+        # item id -> (until, changes, state, skills, image)
+        self._states: dict[str, tuple[float, int, str, list[str], str | None]] = {}
         self.listeners: list[Callable[[str], None]] = []  # called with the holder's email after an import
 
     # -- reading ----------------------------------------------------------------
@@ -188,8 +190,14 @@ class WalletService:
         return WalletEntry(
             award.id, "issued", achievement.get("name", "credential"), credential["issuer"].get("name", ""),
             award.issued_at, award.valid_until, award.public, state,
-            [a.get("targetName", "") for a in achievement.get("alignment", [])],
+            [a.get("targetName", "") for a in achievement.get("alignment", [])], self._shown_image(credential),
         )  # fmt: skip
+
+    def _shown_image(self, credential: dict[str, Any] | None) -> str | None:
+        image = describe(credential).image if credential else None
+        if image and (image.startswith(self.runtime.base_url + "/") or image.startswith("data:image/")):
+            return image
+        return None
 
     def _imported_entry(self, item: models.WalletItem) -> WalletEntry:
         """An imported credential with its live state, re-verified at most once a minute per credential
@@ -199,11 +207,12 @@ class WalletService:
         if cached is None or cached[0] <= now or cached[1] != self.runtime.changes.value:
             report = self.credentials.verify(item.content)
             skills = [label for label, _uri in describe(report.credential).skills] if report.credential else []
-            cached = (now + STATE_TTL, self.runtime.changes.value, state_of(report), skills)
+            cached = (now + STATE_TTL, self.runtime.changes.value, state_of(report), skills,
+                      self._shown_image(report.credential))  # fmt: skip
             self._states[item.id] = cached
         return WalletEntry(
             item.id, "imported", item.name, item.issuer_name or item.issuer, item.imported_at,
-            item.valid_until, item.public, cached[2], cached[3],
+            item.valid_until, item.public, cached[2], cached[3], cached[4],
         )  # fmt: skip
 
     # -- importing ------------------------------------------------------------------

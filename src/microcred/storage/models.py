@@ -253,6 +253,17 @@ class PlatformKey(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class IssuerLogo(Base):
+    """An issuer's uploaded logo (PNG or SVG), served at /issuers/{slug}/logo; credentials name that URL."""
+
+    __tablename__ = "issuer_logos"
+    issuer_id: Mapped[int] = mapped_column(ForeignKey("issuers.id"), primary_key=True)
+    media_type: Mapped[str] = mapped_column(String(32))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class Image(Base):
     """Uploaded badge images (PNG or SVG), served at /microcredentials/{id}/image."""
 

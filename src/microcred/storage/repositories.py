@@ -140,6 +140,9 @@ class Repository(WebQueries, PathwayQueries, SkillQueries):
     def image(self, microcredential_id: str) -> models.Image | None:
         return self.session.get(models.Image, microcredential_id)
 
+    def issuer_logo(self, issuer_id: int) -> models.IssuerLogo | None:
+        return self.session.get(models.IssuerLogo, issuer_id)
+
     def keys(self, issuer_id: int) -> list[models.IssuerKey]:
         return list(
             self.session.scalars(

@@ -292,6 +292,21 @@ def _settings(app: FastAPI, web: Web) -> None:
             values=None,
         )
 
+    @app.post("/console/issuers/{slug}/logo", include_in_schema=False)
+    async def issuer_logo(request: Request, slug: str) -> Response:
+        user = admin(request)
+        issuer_in_scope(user, slug)
+        form = await web.form(request)
+        upload = form.get("logo")
+        back = f"/console/issuers/{slug}"
+        if upload is None or isinstance(upload, str) or not upload.filename:
+            return web.redirect(back, "Choose a PNG or SVG file first.")
+        try:
+            platform.issuers.set_logo(slug, await upload.read(512 * 1024 + 1), actor=user.email)
+        except InputError as exc:
+            return web.redirect(back, f"The logo was not used: {exc.message}.")
+        return web.redirect(back, "The logo is updated: credentials awarded from now on show it.")
+
     @app.post("/console/issuers/{slug}", include_in_schema=False)
     async def issuer_save(request: Request, slug: str) -> Response:
         user = admin(request)

@@ -43,7 +43,13 @@ class CsrfError(ForbiddenError):
     code = "csrf"
 
 
-def _date(value: datetime | None, fmt: str = "%d %b %Y") -> str:
+def _date(value: datetime | str | None, fmt: str = "%d %b %Y") -> str:
+    """Every date on every page reads the same way (02 Dec 2026); ISO strings are taken too."""
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).strftime(fmt)
+        except ValueError:
+            return value
     return value.strftime(fmt) if value else ""
 
 

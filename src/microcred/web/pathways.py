@@ -198,6 +198,26 @@ def _learner(app: FastAPI, web: Web) -> None:
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})  # fmt: skip
 
 
+def _target_namer(web: Web) -> Any:
+    """What a recognition rule recognises, by name (its target is stored as JSON with ids)."""
+    names = dict(_catalogue(web)) | {p.id: p.name for p in web.platform.pathways.rows()}
+
+    def name(target: str) -> str:
+        try:
+            data = json.loads(target)
+        except ValueError:
+            return target
+        for kind, label in (("microcredential", "Microcredential"), ("pathway", "Pathway")):
+            if isinstance(data, dict) and kind in data:
+                return f"{label}: {names.get(str(data[kind]), 'no longer in the catalogue')}"
+        external = data.get("external") if isinstance(data, dict) else None
+        if isinstance(external, dict):
+            return f"From another issuer: {external.get('name') or external.get('achievement') or 'an achievement'}"
+        return "Another credential"
+
+    return name
+
+
 def _recognition(app: FastAPI, web: Web) -> None:
     platform = web.platform
     service = platform.recognition
@@ -209,7 +229,7 @@ def _recognition(app: FastAPI, web: Web) -> None:
         return web.render(request, "console_recognition.html", title="Recognition inbox",
                           pending=service.inbox(org), decided=[p for p in service.inbox(org, None) if p[0].state != "pending"][:50],
                           rules=service.rules(org), issuers=_issuers(web, org), catalogue=_catalogue(web),
-                          pathways=platform.pathways.rows())  # fmt: skip
+                          pathways=platform.pathways.rows(), target_name=_target_namer(web))  # fmt: skip
 
     @app.post("/console/recognition/rules", include_in_schema=False)
     async def add_rule(request: Request) -> Response:

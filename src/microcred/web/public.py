@@ -228,6 +228,10 @@ def install(app: FastAPI, web: Web) -> None:
         except NotFound:
             return _image(*platform.catalog.badge(mc_id, "svg"))
 
+    @app.get("/issuers/{slug}/logo", include_in_schema=False)
+    def issuer_logo(slug: str) -> Response:
+        return _image(*platform.issuers.logo(slug))
+
     @app.get("/microcredentials/{mc_id}/image.png", include_in_schema=False)
     def badge_image_png(mc_id: str) -> Response:
         return _image(*platform.catalog.badge(mc_id, "png"))

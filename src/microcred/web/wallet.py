@@ -24,14 +24,26 @@ def install(app: FastAPI, web: Web) -> None:
     wallet = platform.wallet
 
     @app.get("/wallet", include_in_schema=False)
-    def wallet_page(request: Request) -> Response:
+    def wallet_page(request: Request, issuer: str = "", skill: str = "", state: str = "") -> Response:
         user = web.require(request)
-        entries = wallet.entries(user)
+        everything = wallet.entries(user)
         now = platform.runtime.clock.now()
         expiring = [
-            e for e in entries if e.valid_until and now < e.valid_until <= now + REMIND_WITHIN and e.state == "verified"
+            e
+            for e in everything
+            if e.valid_until and now < e.valid_until <= now + REMIND_WITHIN and e.state == "verified"
         ]
-        return web.render(request, "wallet.html", title="My wallet", entries=entries, expiring=expiring)
+        shown = [
+            e for e in everything
+            if (not issuer or e.issuer_name == issuer) and (not skill or skill in e.skills)
+            and (not state or (e.state == "verified") == (state == "valid"))
+        ]  # fmt: skip
+        return web.render(
+            request, "wallet.html", title="My wallet", entries=shown, total=len(everything), expiring=expiring,
+            filters={"issuer": issuer, "skill": skill, "state": state},
+            issuers=sorted({e.issuer_name for e in everything if e.issuer_name}),
+            skills=sorted({s for e in everything for s in e.skills if s}),
+        )  # fmt: skip
 
     @app.get("/wallet/import", include_in_schema=False)
     def import_page(request: Request) -> Response:
