@@ -173,12 +173,15 @@ def verdict_sentence(view: CredentialView | None, report: Report, state: str) ->
     issued = f"issued by {view.issuer_name}{who}{when}"
     if state != "verified":
         return f"Genuine, {issued}, but {STATES[state][1][0].lower()}{STATES[state][1][1:]}"
-    status = []
-    if report.status_of("status.revocation") == PASSED:
-        status.append("not revoked")
-    if report.status_of("status.suspension") == PASSED:
-        status.append("not suspended")
-    ending = ", ".join(status) if status else "the issuer publishes no revocation list"
+    revocation, suspension = report.status_of("status.revocation"), report.status_of("status.suspension")
+    if WARNING in (revocation, suspension):
+        ending = "its status could not be checked just now"
+    elif revocation == PASSED:
+        ending = "not revoked" + (" or suspended" if suspension == PASSED else "")
+    elif suspension == PASSED:  # a suspension-only entry: revoking sets it for good, so this covers both
+        ending = "not revoked or suspended"
+    else:
+        ending = "the issuer publishes no revocation status for it"
     expiry = f"; valid until {view.valid_until:%d %b %Y}" if view.valid_until else ""
     return f"Issued by {view.issuer_name}{who}{when}; {ending}{expiry}."
 

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from microcred.errors import InputError, MicrocredError
 from microcred.services.awarding import AwardService
@@ -134,6 +135,16 @@ def _identifies(identity: Any, email: str) -> bool:
     return hmac.compare_digest(hashers[algorithm]((email + salt).encode()).hexdigest(), digest.lower())
 
 
+def _own_image(credential: dict[str, Any]) -> str | None:
+    """The badge of a credential issued here, as a path on this site (the address it was issued under may
+    differ from today's public address)."""
+    image = describe(credential).image
+    if image and image.startswith("data:image/"):
+        return image
+    path = urlsplit(image).path if image else ""
+    return path if path.startswith("/microcredentials/") else None
+
+
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [] if value is None else [value]
 
@@ -190,7 +201,7 @@ class WalletService:
         return WalletEntry(
             award.id, "issued", achievement.get("name", "credential"), credential["issuer"].get("name", ""),
             award.issued_at, award.valid_until, award.public, state,
-            [a.get("targetName", "") for a in achievement.get("alignment", [])], self._shown_image(credential),
+            [a.get("targetName", "") for a in achievement.get("alignment", [])], _own_image(credential),
         )  # fmt: skip
 
     def _shown_image(self, credential: dict[str, Any] | None) -> str | None:

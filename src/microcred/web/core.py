@@ -90,6 +90,7 @@ class Web:
         self.env.filters["money"] = money
         self.env.filters["hours"] = hours
         self.env.filters["count"] = count
+        self.env.filters["sentence"] = lambda text: str(text)[:1].upper() + str(text)[1:]
         self.env.filters["achievement_type"] = lambda value: achievement_type_label(value) or ""
         self.env.filters["from_json"] = json.loads
         self.env.filters["length_of_parts"] = lambda text: f"{len(json.loads(text))} credential(s)"
