@@ -443,7 +443,9 @@ def _pathways(
 
     platform.recognition.add_rule("northbridge", RuleIn("BSc Computer Science", "CS-150", 5, "pass-fail",
                                                         {"microcredential": bootcamp}), actor="demo")  # fmt: skip
-    progress(f"1 pathway ({certificate.name}: {result.satisfied} learner{'' if result.satisfied == 1 else 's'} complete), 1 recognition rule")
+    progress(
+        f"1 pathway ({certificate.name}: {result.satisfied} learner{'' if result.satisfied == 1 else 's'} complete), 1 recognition rule"
+    )
 
 
 ROLE_SKILLS = (
