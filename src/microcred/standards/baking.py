@@ -12,10 +12,13 @@ from __future__ import annotations
 import re
 import struct
 import zlib
-from xml.etree import ElementTree
+from typing import TYPE_CHECKING
 
 from microcred.errors import BakingError
 from microcred.standards.compression import inflate_capped
+
+if TYPE_CHECKING:
+    from xml.etree import ElementTree
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 KEYWORD = b"openbadgecredential"
@@ -23,6 +26,21 @@ OB_NS = "https://purl.imsglobal.org/ob/v3p0"
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 MAX_CREDENTIAL_BYTES = 1_048_576
 MAX_CHUNKS = 10_000
+
+
+def _svg_root(data: bytes) -> ElementTree.Element:
+    """The parsed SVG, refusing oversize documents and any DTD (so no entity expansion ever runs).
+    The XML parser is imported here: most credentials are not images, and it costs every start."""
+    from xml.etree import ElementTree
+
+    if len(data) > MAX_IMAGE_BYTES:
+        raise BakingError(f"the image is larger than {MAX_IMAGE_BYTES // 1_048_576} MB")
+    if _DTD.search(data):
+        raise BakingError("SVG documents with a DTD or entity declarations are refused")
+    try:
+        return ElementTree.fromstring(data)  # noqa: S314 - DTDs refused above, so no entities
+    except ElementTree.ParseError as exc:
+        raise BakingError(f"the SVG is not well-formed XML: {exc}") from exc
 
 
 def is_png(data: bytes) -> bool:
@@ -68,14 +86,7 @@ def png_chunks(data: bytes) -> list[tuple[bytes, bytes, int]]:
 
 def check_svg(data: bytes) -> None:
     """A well-formed SVG without DTDs or entities (so no expansion attack can be stored)."""
-    if len(data) > MAX_IMAGE_BYTES:
-        raise BakingError("the image is too large")
-    if _DTD.search(data):
-        raise BakingError("SVG documents with a DTD or entity declarations are refused")
-    try:
-        root = ElementTree.fromstring(data)  # noqa: S314 - DTDs refused above
-    except ElementTree.ParseError as exc:
-        raise BakingError(f"the SVG is not well-formed XML: {exc}") from exc
+    root = _svg_root(data)
     if not root.tag.endswith("svg"):
         raise BakingError("the document is not an SVG")
     if re.search(rb"<script|\son[a-z]+\s*=", data, re.IGNORECASE):
@@ -143,14 +154,7 @@ _DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 def read_svg(data: bytes) -> str:
     """The credential text baked into an SVG (element text or `verify` attribute)."""
-    if len(data) > MAX_IMAGE_BYTES:
-        raise BakingError(f"the image is larger than {MAX_IMAGE_BYTES // 1_048_576} MB")
-    if _DTD.search(data):
-        raise BakingError("SVG documents with a DTD or entity declarations are refused")
-    try:
-        root = ElementTree.fromstring(data)  # noqa: S314 - DTDs refused above, so no entities
-    except ElementTree.ParseError as exc:
-        raise BakingError(f"the SVG is not well-formed XML: {exc}") from exc
+    root = _svg_root(data)
     found = root.findall(f".//{{{OB_NS}}}credential")
     if not found:
         raise BakingError("the SVG carries no openbadges:credential element")
