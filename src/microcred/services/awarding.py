@@ -28,6 +28,7 @@ from microcred.services.issuing import (
     current_version,
     did_document,
     parse_definition,
+    published_version,
 )
 from microcred.services.signing import sign_and_check
 from microcred.standards import jose, ob3
@@ -335,10 +336,7 @@ class AwardService:
         """The Achievement a published microcredential's credentials carry, as a JSON-LD document: what its
         id (`/microcredentials/{id}/v{n}`) answers machines. Drafts answer not found."""
         with self.runtime.db.read() as repo:
-            mc, current, issuer = current_version(repo, mc_id)
-            row = current if version is None else repo.version(mc_id, version)
-            if mc.published_at is None or row is None:
-                raise NotFound(f"no published microcredential {mc_id!r}" + (f" version {version}" if version else ""))
+            mc, row, issuer = published_version(repo, mc_id, version)
             definition = parse_definition(json.loads(row.definition))
             _profile, achievement = self._wire(repo, issuer, mc.id, row.version, definition)
         return {"@context": [ob3.VC_V2, ob3.OB_V3], **achievement}

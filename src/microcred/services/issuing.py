@@ -169,20 +169,13 @@ class IssuerService:
     def set_logo(self, slug: str, data: bytes, actor: str = "cli") -> str:
         """Store an uploaded PNG or SVG logo; the issuer's Profile names it from the next credential on."""
         media_type = _image_type(data, "logos", MAX_LOGO)
-        digest = hashlib.sha256(data).hexdigest()
         with self.runtime.db.transaction() as repo:
             issuer = get_issuer(repo, slug)
-            row = repo.issuer_logo(issuer.id)
-            if row is None:
-                row = repo.add(models.IssuerLogo(issuer_id=issuer.id, media_type=media_type, data=data, sha256=digest,
-                                                 updated_at=self.runtime.clock.now()))  # fmt: skip
-            else:
-                row.media_type, row.data, row.sha256, row.updated_at = (
-                    media_type,
-                    data,
-                    digest,
-                    self.runtime.clock.now(),
-                )
+            found = repo.issuer_logo(issuer.id)
+            row = found or models.IssuerLogo(issuer_id=issuer.id)
+            _store_image(row, media_type, data, self.runtime.clock.now())
+            if found is None:
+                repo.add(row)
             issuer.image = f"{self.runtime.base_url}/issuers/{slug}/logo"
             self.runtime.audit(repo, actor, "issuer.logo", issuer.organisation_id, slug, bytes=len(data))
             self.runtime.changes.bump()  # cached wire profiles carry the image
@@ -312,6 +305,14 @@ MAX_IMAGE = 2 * 1024 * 1024
 MAX_LOGO = 512 * 1024  # it travels by reference, but every credential page loads it
 
 
+def _store_image(row: models.Image | models.IssuerLogo, media_type: str, data: bytes, now: datetime) -> str:
+    """Fill a new (not yet added: adding flushes) or existing image row, a badge or a logo; returns the
+    SHA-256 its ETag carries."""
+    digest = hashlib.sha256(data).hexdigest()
+    row.media_type, row.data, row.sha256, row.updated_at = media_type, data, digest, now
+    return digest
+
+
 def _image_type(data: bytes, what: str = "badge images", limit: int | None = None) -> str:
     """image/png or image/svg+xml for a safe, well-formed image; InputError otherwise."""
     from microcred.errors import BakingError
@@ -407,10 +408,7 @@ class CatalogService:
         """A published microcredential (that version, or the current one), its issuer and its current
         version number: what its public page shows. Drafts and unknown versions are not found."""
         with self.runtime.db.read() as repo:
-            mc, current, issuer = current_version(repo, mc_id)
-            row = current if version is None else repo.version(mc_id, version)
-            if mc.published_at is None or row is None:
-                raise NotFound(f"no published microcredential {mc_id!r}" + (f" version {version}" if version else ""))
+            mc, row, issuer = published_version(repo, mc_id, version)
             definition = parse_definition(json.loads(row.definition))
             return (
                 CatalogEntry(mc_id, issuer.slug, row.version, definition, mc.published_at),
@@ -481,25 +479,11 @@ class CatalogService:
         media_type = _image_type(data)
         with self.runtime.db.transaction() as repo:
             _mc, _version, issuer = current_version(repo, mc_id, lock=True)
-            row = repo.image(mc_id)
-            digest = hashlib.sha256(data).hexdigest()
-            if row is None:
-                repo.add(
-                    models.Image(
-                        microcredential_id=mc_id,
-                        media_type=media_type,
-                        data=data,
-                        sha256=digest,
-                        updated_at=self.runtime.clock.now(),
-                    )
-                )
-            else:
-                row.media_type, row.data, row.sha256, row.updated_at = (
-                    media_type,
-                    data,
-                    digest,
-                    self.runtime.clock.now(),
-                )
+            found = repo.image(mc_id)
+            row = found or models.Image(microcredential_id=mc_id)
+            digest = _store_image(row, media_type, data, self.runtime.clock.now())
+            if found is None:
+                repo.add(row)
             self.runtime.audit(
                 repo, actor, "microcredential.image", issuer.organisation_id, mc_id, sha256=digest, bytes=len(data)
             )
@@ -543,6 +527,18 @@ class CatalogService:
             _mc, version, issuer = current_version(repo, mc_id)
             definition = parse_definition(json.loads(version.definition))
             return missing_eu_elements(definition, issuer.country_code, issuer.name)
+
+
+def published_version(
+    repo: Repository, mc_id: str, version: int | None = None
+) -> tuple[models.Microcredential, models.MicrocredentialVersion, models.Issuer]:
+    """A published microcredential's version (the current one by default); drafts and unknown versions
+    are not found, as for the public."""
+    mc, current, issuer = current_version(repo, mc_id)
+    row = current if version is None else repo.version(mc_id, version)
+    if mc.published_at is None or row is None:
+        raise NotFound(f"no published microcredential {mc_id!r}" + (f" version {version}" if version else ""))
+    return mc, row, issuer
 
 
 def current_version(

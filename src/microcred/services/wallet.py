@@ -29,6 +29,7 @@ from microcred.services.web_accounts import SessionUser
 from microcred.standards import baking, safejson
 from microcred.standards.dates import format_datetime
 from microcred.standards.inputs import looks_like_jwt
+from microcred.standards.vc import as_list
 from microcred.standards.verify import FAILED, Report
 from microcred.storage import models
 
@@ -94,17 +95,17 @@ def ownership_refusal(credential: dict[str, Any], email: str) -> str | None:
     It is theirs when a subject names their confirmed email: an OB 3.0 IdentityObject of type emailAddress
     (hashed with its salt, sha256 or md5, or in plain text) or a `mailto:` id. A subject named only by a DID
     is refused: nothing here proves the learner controls that DID."""
-    subjects = [s for s in _as_list(credential.get("credentialSubject")) if isinstance(s, dict)]
+    subjects = [s for s in as_list(credential.get("credentialSubject")) if isinstance(s, dict)]
     wanted = email.strip().lower()
     for subject in subjects:
         if isinstance(subject.get("id"), str) and subject["id"].lower() == f"mailto:{wanted}":
             return None
-        if any(_identifies(identity, wanted) for identity in _as_list(subject.get("identifier"))):
+        if any(_identifies(identity, wanted) for identity in as_list(subject.get("identifier"))):
             return None
     named_by_email = any(
         isinstance(i, dict) and i.get("identityType") == "emailAddress"
         for subject in subjects
-        for i in _as_list(subject.get("identifier"))
+        for i in as_list(subject.get("identifier"))
     )
     dids = [s["id"] for s in subjects if isinstance(s.get("id"), str) and s["id"].startswith("did:")]
     if dids and not named_by_email:
@@ -143,10 +144,6 @@ def _own_image(credential: dict[str, Any]) -> str | None:
         return image
     path = urlsplit(image).path if image else ""
     return path if path.startswith("/microcredentials/") else None
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [] if value is None else [value]
 
 
 class WalletService:

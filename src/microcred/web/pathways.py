@@ -198,9 +198,10 @@ def _learner(app: FastAPI, web: Web) -> None:
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})  # fmt: skip
 
 
-def _target_namer(web: Web) -> Any:
-    """What a recognition rule recognises, by name (its target is stored as JSON with ids)."""
-    names = dict(_catalogue(web)) | {p.id: p.name for p in web.platform.pathways.rows()}
+def _target_namer(catalogue: list[tuple[str, str]], pathways: list[Any]) -> Any:
+    """What a recognition rule recognises, by name (its target is stored as JSON with ids), from the
+    catalogue and pathways the page lists anyway."""
+    names = dict(catalogue) | {p.id: p.name for p in pathways}
 
     def name(target: str) -> str:
         try:
@@ -226,10 +227,11 @@ def _recognition(app: FastAPI, web: Web) -> None:
     def inbox(request: Request) -> Response:
         user = web.staff(request)
         org = scope(user)
+        catalogue, pathways = _catalogue(web), platform.pathways.rows()
         return web.render(request, "console_recognition.html", title="Recognition inbox",
                           pending=service.inbox(org), decided=[p for p in service.inbox(org, None) if p[0].state != "pending"][:50],
-                          rules=service.rules(org), issuers=_issuers(web, org), catalogue=_catalogue(web),
-                          pathways=platform.pathways.rows(), target_name=_target_namer(web))  # fmt: skip
+                          rules=service.rules(org), issuers=_issuers(web, org), catalogue=catalogue,
+                          pathways=pathways, target_name=_target_namer(catalogue, pathways))  # fmt: skip
 
     @app.post("/console/recognition/rules", include_in_schema=False)
     async def add_rule(request: Request) -> Response:

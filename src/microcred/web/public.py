@@ -98,6 +98,7 @@ def download(web: Web, award: models.Award, kind: str) -> Response:
         raise NotFound(f"no download {kind!r}")
     platform = web.platform
     media, suffix = DOWNLOADS[kind]
+    view = describe(json.loads(award.credential))
     with platform.runtime.db.read() as repo:
         found = repo.award_with_microcredential(award.id)
     assert found is not None
@@ -111,8 +112,7 @@ def download(web: Web, award: models.Award, kind: str) -> Response:
     elif kind == "svg":
         body = baking.bake_svg(platform.catalog.badge(mc_id, "svg")[1].decode(), award.credential).encode()
     else:
-        body = _pdf(web, award, mc_id)
-    view = describe(json.loads(award.credential))
+        body = _pdf(web, award, mc_id, view)
     name = download_name(view.title, view.learner or award.recipient_name or "", suffix=suffix)
     return Response(
         body,
@@ -121,8 +121,7 @@ def download(web: Web, award: models.Award, kind: str) -> Response:
     )
 
 
-def _pdf(web: Web, award: models.Award, mc_id: str) -> bytes:
-    view = describe(json.loads(award.credential))
+def _pdf(web: Web, award: models.Award, mc_id: str, view: Any) -> bytes:
     details = [
         f"{label}: {value}"
         for label, value in view.eu
