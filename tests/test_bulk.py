@@ -70,6 +70,25 @@ def test_bad_rows_go_to_the_errors_file_and_good_rows_are_issued(
         assert [e.line for e in repo.bulk_errors(result.job_id)] == [3, 4, 6, 7]
 
 
+def test_plain_dates_are_taken_and_failed_rows_are_reported_as_written(
+    platform: bootstrap.Platform, microcredential: Any, tmp_path: Path
+) -> None:
+    source = _csv(
+        tmp_path / "cohort.csv",
+        ["ada@example.org,Ada,S1,A,2028-06-30,", "bad@example.org,Bad,S2,,2028-02-30,", "not-an-email,No,S3,,,"],
+    )
+    errors = tmp_path / "errors.csv"
+    result = platform.bulk.run(source, microcredential=microcredential.id, errors_path=errors, workers=1)
+    assert (result.issued, result.failed) == (1, 2)
+    with platform.runtime.db.read() as repo:
+        (award,) = repo.awards(email="ada@example.org")
+    assert award.valid_until is not None and award.valid_until.isoformat() == "2028-06-30T23:59:59+00:00"
+    rows = _read_csv(errors)
+    assert "not a calendar date" in rows[0]["reason"]
+    # A row refused when awarding (not when reading) is reported as the file has it, not by internal ids.
+    assert rows[1]["row"] == "not-an-email,No,S3,,," and microcredential.id not in rows[1]["row"]
+
+
 def test_a_rerun_issues_nothing_twice(platform: bootstrap.Platform, microcredential: Any, tmp_path: Path) -> None:
     source = _csv(tmp_path / "c.csv", [f"learner{i}@example.org,L{i},,,," for i in range(25)])
     first = platform.bulk.run(source, microcredential=microcredential.id, workers=1, batch_size=7)

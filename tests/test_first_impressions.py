@@ -114,10 +114,11 @@ def test_ownership_reads_hashed_plain_and_mailto_identities_and_refuses_bare_did
 def test_a_revoked_credential_is_not_imported(app: Any, platform: bootstrap.Platform, microcredential: Any) -> None:
     outcome = platform.awards.award(AwardRequest(microcredential.id, "ada@example.org", "Ada"))
     platform.awards.revoke(outcome.id, "issued in error")
-    platform.accounts.create_user("grace@example.org", PASSWORD, "learner")
-    # Even its own holder cannot bring a revoked copy back in through another address's wallet.
-    with pytest.raises(ImportRefused, match="does not verify"):
-        platform.wallet.import_credential(_holder(platform, "grace@example.org"), json.dumps(outcome.credential), "x")
+    # Its own holder: ownership holds, so only the revocation can refuse it.
+    assert ownership_refusal(outcome.credential, "ada@example.org") is None
+    with pytest.raises(ImportRefused, match="does not verify") as refused:
+        platform.wallet.import_credential(_holder(platform, "ada@example.org"), json.dumps(outcome.credential), "x")
+    assert "revoked" in refused.value.message
 
 
 # -- the learner record ----------------------------------------------------------------------------------
@@ -351,3 +352,14 @@ def test_the_wallet_shows_badges_and_filters_by_issuer_and_skill(
     assert f"/wallet/credentials/{ours.id}" in by_skill
     nothing = learner.get("/wallet", params={"skill": "Underwater basket weaving"}, headers=HTML).text
     assert "None of your credentials matches" in nothing
+
+
+def test_the_designer_explains_bad_values_in_words(app: Any) -> None:
+    admin = client_for(app, "admin@tu.example")
+    csrf = csrf_of(admin, "/console/microcredentials/new")
+    form = {"csrf": csrf, "issuer": "tu-example", "name": "Intro", "description": "d", "workload_hours": "0",
+            "language": "English", "eqf_level": "6"}  # fmt: skip
+    page = admin.post("/console/microcredentials/new", data=form, headers=HTML)
+    assert page.status_code == 422
+    assert "Must be more than 0." in page.text and "Use a language code such as en" in page.text
+    assert "Input should be" not in page.text

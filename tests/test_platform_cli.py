@@ -102,10 +102,56 @@ def test_platform_commands_report_errors_without_tracebacks(tmp_path: Path, data
         ["award", "--microcredential", "no-such-id", "--email", "ada@example.org"],
         ["revoke", "no-such-award"],
         ["award", "--microcredential", "x", "--email", "ada@example.org", "--valid-until", "soon"],
+        [
+            "microcredential",
+            "create",
+            "--issuer",
+            "tu-example",
+            "--name",
+            "n",
+            "--description",
+            "d",
+            "--criteria",
+            "c",
+            "--exempt",
+            "why",
+        ],  # --exempt without --publish
+        ["microcredential", "publish", "no-such-id"],
     ):
         result = _cli(env, *args)
         assert result.returncode == 2, (args, result.stdout, result.stderr)
         assert "Traceback" not in result.stderr and "error" in result.stderr
+
+
+def test_publish_needs_the_eu_elements_or_an_exemption(tmp_path: Path, database_url: str) -> None:
+    env = _env(tmp_path, database_url)
+    _cli(env, "init")
+    _cli(env, "issuer", "create", "--name", "TU Example", "--slug", "tu-example", "--country", "NL")
+    sparse = [
+        "microcredential",
+        "create",
+        "--issuer",
+        "tu-example",
+        "--name",
+        "Intro",
+        "--description",
+        "d",
+        "--criteria",
+        "c",
+    ]
+    refused = _cli(env, *sparse, "--publish")
+    assert (
+        refused.returncode == 2 and "EU mandatory element" in refused.stderr and "learning outcomes" in refused.stderr
+    )
+    created = _json(_cli(env, *sparse, "--publish", "--exempt", "a taster hour, not a course", "--json"))
+    assert created["published"] is True
+    draft = _json(_cli(env, *sparse, "--json"))
+    assert draft["published"] is False
+    assert _cli(env, "microcredential", "publish", draft["id"]).returncode == 2  # still incomplete
+    again = _json(_cli(env, "microcredential", "publish", draft["id"], "--exempt", "a taster hour", "--json"))
+    assert again["published"] is True
+    listed = _json(_cli(env, "awards", "list", "--json"))
+    assert listed == []  # publishing awards nothing
 
 
 def test_a_world_readable_key_file_is_refused(tmp_path: Path, database_url: str) -> None:

@@ -111,13 +111,16 @@ def test_ids_and_numbers_out_of_range_are_404_or_422(world: dict[str, Any], api_
 def test_stateful_chains_of_calls_answer_no_server_error(world: dict[str, Any], api_schema: Any, role: str) -> None:
     machine = api_schema.as_state_machine()
     token = world["tokens"][role]
+    steps: list[str] = []
 
     class Chains(machine):  # type: ignore[misc,valid-type]
         def get_call_kwargs(self, case: Any) -> dict[str, Any]:
             return {"headers": {"Authorization": f"Bearer {token}"}}
 
         def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
+            steps.append(f"{case.method} {case.path}")
             assert response.status_code < 500, f"{case.method} {case.formatted_path}: {response.text[:300]}"
 
     Chains.run(settings=settings(max_examples=15, stateful_step_count=6, deadline=None,
                                  suppress_health_check=list(HealthCheck), derandomize=True))  # fmt: skip
+    assert len(steps) >= 15, steps  # the chains really ran calls

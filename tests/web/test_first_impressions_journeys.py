@@ -91,7 +91,7 @@ def test_catalogue_cards_lead_to_the_microcredential_page(new_page: Any, live: L
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_the_wallet_shows_badges_and_filters(new_page: Any, live: Live, width: int) -> None:
+def test_the_wallet_shows_badges(new_page: Any, live: Live, width: int) -> None:
     email = f"mei.w{width}@example.org"
     _public_award(live, email)
     page = new_page(width)
