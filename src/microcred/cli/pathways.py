@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,6 +12,7 @@ from microcred.cli.options import TYPER
 from microcred.cli.platform import JsonOpt, emit, platform
 from microcred.errors import UsageError
 from microcred.standards import safejson
+from microcred.standards.jsontext import pretty
 
 pathway_app = typer.Typer(
     **TYPER, help="Pathways: microcredentials that stack into a larger credential.", no_args_is_help=True
@@ -157,7 +157,7 @@ def clr_export(
     """Export a learner's record as a signed CLR 2.0 ClrCredential (verified before it is written)."""
     record = platform().clr.export_record(email, credential, name)
     clr = record.clr
-    text = json.dumps(clr, indent=2, ensure_ascii=False) + "\n"
+    text = pretty(clr) + "\n"
     partial = out.with_name(out.name + ".partial")
     partial.write_text(text, encoding="utf-8")
     partial.replace(out)  # never a half-written file

@@ -15,6 +15,7 @@ from microcred.cli.consoles import err, out
 from microcred.cli.options import TYPER
 from microcred.errors import InputError, UsageError
 from microcred.standards import safejson
+from microcred.standards.jsontext import pretty
 
 if TYPE_CHECKING:
     from microcred.config import Settings
@@ -251,7 +252,7 @@ def award(
         AwardRequest(microcredential, email, name, external_id, evidence_url, None, grade, until)
     )
     if out_file is not None:
-        out_file.write_text(json.dumps(outcome.credential, indent=2, ensure_ascii=False), encoding="utf-8")
+        out_file.write_text(pretty(outcome.credential), encoding="utf-8")
     note = "" if outcome.created else " (already awarded: nothing new issued)"
     emit(
         as_json, {"id": outcome.id, "url": outcome.url, "created": outcome.created}, f"{outcome.id} {outcome.url}{note}"
