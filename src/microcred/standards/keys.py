@@ -71,6 +71,7 @@ class Ed25519KeyPair:
         return self.private.sign(message)
 
 
+@lru_cache(maxsize=4096)
 def public_key_multibase(public: bytes) -> str:
     return encode_base58btc(ED25519_PUB_PREFIX + public)
 

@@ -12,11 +12,13 @@ MAX_DEPTH = 64
 
 
 def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise JsonInputError(f"duplicate key {key!r} in a JSON object")
-        result[key] = value
+    result = dict(pairs)  # in C; only a short result means a key came twice
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise JsonInputError(f"duplicate key {key!r} in a JSON object")
+            seen.add(key)
     return result
 
 
