@@ -21,17 +21,18 @@ class JsonLdProcessor:
         self.loader = loader
         self.contexts = ContextProcessor(loader)
         self.expander = Expander(self.contexts)
+        self.quad_expander = Expander(self.contexts, fragments=True)  # for quads only: see Expander
         self.work_limit = work_limit
 
     def expand(self, document: Any) -> list[Any]:
         return self.expander.expand(document)
 
     def to_quads(self, document: Any) -> list[Quad]:
-        return to_quads(self.expand(document))
+        return to_quads(self.quad_expander.expand(document))
 
     def to_quads_reporting(self, document: Any) -> tuple[list[Quad], list[str]]:
         """Quads plus the tolerated undefined types dropped on the way."""
-        expanded, dropped = self.expander.expand_reporting(document)
+        expanded, dropped = self.quad_expander.expand_reporting(document)
         return to_quads(expanded), dropped
 
     def canonize_quads(self, quads: list[Quad]) -> str:

@@ -104,6 +104,7 @@ class ActiveContext:
     has_protected: bool = False
     # Memo of vocab-relative IRI expansions; valid because a finished context never changes.
     vocab_cache: dict[str, str | None] = field(default_factory=dict)
+    key_cache: dict[str, Any] = field(default_factory=dict)  # expand._key_meaning, same validity
     _aliases: dict[str, frozenset[str]] | None = None
 
     def aliases(self, keyword: str) -> frozenset[str]:

@@ -9,6 +9,7 @@ signed graph and the signature would still verify.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from microcred.errors import DataLossError, JsonLdError
@@ -21,9 +22,11 @@ from microcred.standards.jsonld.context import (
     is_absolute_iri,
     is_keyword,
 )
+from microcred.standards.jsonld.rdf import Fragment, fragment_of
 
 _SCALARS = (str, int, float, bool)
 _SCALAR_TYPES = frozenset(_SCALARS)
+_SET_ONLY = frozenset({"@set"})
 
 
 # Types OB 3.0 issuers commonly use without the extensions context that
@@ -34,10 +37,24 @@ TOLERATED_UNDEFINED_TYPES = frozenset(
 )
 
 
+# Subtrees smaller than this are cheaper to expand than to look up.
+FRAGMENT_MIN_CHARS = 400
+FRAGMENT_LIMIT = 512
+
+
 class Expander:
-    def __init__(self, processor: ContextProcessor) -> None:
+    """Expansion; with `fragments`, for the quads only (canonicalization): a node object seen a second
+    time under the same context and property comes back as the quads it maps to (rdf.Fragment), which
+    is what makes a cohort of credentials that share an Achievement and an issuer cheap to sign and to
+    verify. Plain expansion never returns fragments."""
+
+    def __init__(self, processor: ContextProcessor, *, fragments: bool = False) -> None:
         self.processor = processor
         self.dropped: list[str] = []
+        self.fragments = fragments
+        # (id(active), key, base, text) -> (active, fragment or None); most recently used last.
+        self._kept: dict[tuple[int, str, str | None, str], tuple[ActiveContext, Fragment | None]] = {}
+        self._seen: dict[tuple[int, str, str | None, str], None] = {}
 
     def expand_reporting(self, document: Any) -> tuple[list[Any], list[str]]:
         """Expansion plus the tolerated undefined types that were dropped."""
@@ -120,11 +137,15 @@ class Expander:
     def _apply_type_scoped(
         self, active: ActiveContext, type_scoped: ActiveContext, element: dict[str, Any]
     ) -> ActiveContext:
-        type_keys = sorted(k for k in active.aliases("@type") if k in element)
+        type_keys = [k for k in active.aliases("@type") if k in element]
+        if len(type_keys) > 1:
+            type_keys.sort()
         for key in type_keys:
             value = element[key]
-            values = value if isinstance(value, list) else [value]
-            for item in sorted(v for v in values if isinstance(v, str)):
+            values = sorted(v for v in value if isinstance(v, str)) if isinstance(value, list) else [value]
+            for item in values:
+                if not isinstance(item, str):
+                    continue
                 definition = type_scoped.terms.get(item)
                 if definition is not None and definition.context is not UNSET:
                     active = self.processor.process(active, definition.context, definition.base_url, propagate=False)
@@ -139,18 +160,53 @@ class Expander:
         result: dict[str, Any],
         base: str | None,
     ) -> None:
+        meanings = active.key_cache
         for key, value in element.items():
             if key == "@context":
                 continue
-            expanded_prop = active.expand_key(key)
-            if expanded_prop is None or not (is_keyword(expanded_prop) or ":" in expanded_prop):
-                raise DataLossError(f"property {key!r} is not defined by any context and would be dropped")
-            if is_keyword(expanded_prop):
+            meaning = meanings.get(key) or _key_meaning(active, key)
+            expanded_prop, keyword, definition, plain, whole = meaning
+            if keyword:
                 self._expand_keyword(active, type_scoped, prop, key, expanded_prop, value, result, base)
-                continue
-            if expanded_prop.startswith("_:"):
-                raise DataLossError(f"property {key!r} expands to a blank node and would be dropped")
-            self._expand_property(active, key, expanded_prop, value, result, base)
+            elif plain and type(value) in _SCALAR_TYPES:
+                result.setdefault(expanded_prop, []).append(_expand_value_with(active, definition, value))
+            elif whole and self.fragments and type(value) is dict and prop != "@reverse":
+                self._expand_node(active, key, expanded_prop, value, result, base)
+            else:
+                self._expand_property(active, key, expanded_prop, definition, value, result, base)
+
+    def _expand_node(
+        self, active: ActiveContext, key: str, expanded_prop: str, value: dict[str, Any], result: dict[str, Any],
+        base: str | None,
+    ) -> None:  # fmt: skip
+        """A node object under a term without containers: its fragment when it was seen before."""
+        text = json.dumps(value)
+        if len(text) < FRAGMENT_MIN_CHARS or '"_:' in text:  # blank-node labels are the document's own
+            _append_expanded(result, expanded_prop, self._expand(active, key, value, base, False))
+            return
+        memo_key = (id(active), key, base, text)
+        kept = self._kept.pop(memo_key, None)
+        if kept is not None and kept[0] is active:
+            self._kept[memo_key] = kept
+            fragment = kept[1]
+            if fragment is None:
+                _append_expanded(result, expanded_prop, self._expand(active, key, value, base, False))
+                return
+            self.dropped.extend(fragment.dropped)
+            result.setdefault(expanded_prop, []).append(fragment)
+            return
+        before = len(self.dropped)
+        expanded = self._expand(active, key, value, base, False)
+        if memo_key in self._seen:  # the second sighting: keep it (one-off subtrees never are)
+            self._keep(memo_key, active, fragment_of(expanded, tuple(self.dropped[before:])))
+        else:
+            _bounded_add(self._seen, memo_key, None)
+        _append_expanded(result, expanded_prop, expanded)
+
+    def _keep(
+        self, memo_key: tuple[int, str, str | None, str], active: ActiveContext, fragment: Fragment | None
+    ) -> None:
+        _bounded_add(self._kept, memo_key, (active, fragment))
 
     def _expand_keyword(
         self,
@@ -179,14 +235,11 @@ class Expander:
         active: ActiveContext,
         key: str,
         expanded_prop: str,
+        definition: TermDefinition | None,
         value: Any,
         result: dict[str, Any],
         base: str | None,
     ) -> None:
-        definition = active.terms.get(key)
-        if type(value) in _SCALAR_TYPES and (definition is None or definition.plain):
-            result.setdefault(expanded_prop, []).append(_expand_value_with(active, definition, value))
-            return
         container = definition.container if definition is not None else frozenset()
         if definition is not None and definition.type_mapping == "@json":
             expanded: Any = {"@value": value, "@type": "@json"}
@@ -210,6 +263,29 @@ class Expander:
 
 
 _SKIP: Any = object()
+_KEY_CACHE_LIMIT = 10_000
+
+
+def _key_meaning(active: ActiveContext, key: str) -> tuple[str, bool, TermDefinition | None, bool, bool]:
+    """What a key means in this context: its IRI or keyword, its definition, whether scalar values
+    under it need only Value Expansion, and whether an object under it is a node taken whole (no
+    container, reverse or JSON literal: what a fragment can stand for). Memoized per context (a
+    finished context never changes); keys that would lose data raise every time, never memoized."""
+    expanded_prop = active.expand_key(key)
+    if expanded_prop is None or not (is_keyword(expanded_prop) or ":" in expanded_prop):
+        raise DataLossError(f"property {key!r} is not defined by any context and would be dropped")
+    keyword = is_keyword(expanded_prop)
+    if not keyword and expanded_prop.startswith("_:"):
+        raise DataLossError(f"property {key!r} expands to a blank node and would be dropped")
+    definition = active.terms.get(key)
+    whole = definition is None or (
+        not definition.reverse and definition.type_mapping != "@json" and definition.container <= _SET_ONLY
+    )
+    meaning = (expanded_prop, keyword, definition, definition is None or definition.plain, whole)
+    if len(active.key_cache) >= _KEY_CACHE_LIMIT:
+        active.key_cache.clear()
+    active.key_cache[key] = meaning
+    return meaning
 
 
 def _kw_id(
@@ -349,8 +425,7 @@ _KEYWORD_HANDLERS = {
 
 def _keeps_context(active: ActiveContext, element: dict[str, Any]) -> bool:
     """True for value objects and bare `{"@id": ...}` references (API 5.1.2 step 7)."""
-    value_keys = active.aliases("@value")
-    if any(k in value_keys for k in element):
+    if not active.aliases("@value").isdisjoint(element):
         return True
     return len(element) == 1 and next(iter(element)) in active.aliases("@id")
 
@@ -404,6 +479,21 @@ def _expand_language_map(definition: TermDefinition, value: dict[str, Any]) -> l
                 entry["@direction"] = direction
             result.append(entry)
     return result
+
+
+def _append_expanded(result: dict[str, Any], key: str, expanded: Any) -> None:
+    if expanded is not None:
+        _append(result, key, expanded)
+
+
+def _bounded_add(memo: dict[Any, Any], key: Any, value: Any) -> None:
+    """Insert as most recently used, dropping the least recently used past FRAGMENT_LIMIT."""
+    memo[key] = value
+    while len(memo) > FRAGMENT_LIMIT:
+        try:
+            del memo[next(iter(memo))]
+        except (StopIteration, RuntimeError, KeyError):  # another thread got there first
+            break
 
 
 def _append(result: dict[str, Any], key: str, value: Any) -> None:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from microcred.errors import DataLossError, JsonLdError
+from microcred.errors import DataLossError, JsonLdError, MicrocredError
 from microcred.standards import jcs
 from microcred.standards.jsonld.context import is_absolute_iri
 
@@ -77,6 +78,54 @@ class _Labeler:
         return new
 
 
+_HERE = "\x00graph"  # in a fragment: the graph it is spliced into
+
+
+@dataclass(frozen=True, slots=True)
+class Fragment:
+    """The quads of one expanded node object, to splice into any document that has the same subtree.
+
+    `fixed` hold no blank node ("" for the graph the fragment lands in); `varying` hold blank nodes,
+    labelled afresh at every splice (each occurrence of a node without an id is a node of its own), and
+    the placeholder `_HERE` for that graph.
+    """
+
+    root: str
+    fixed: tuple[Quad, ...]
+    varying: tuple[Quad, ...]
+    dropped: tuple[str, ...]
+
+
+def fragment_of(expanded: Any, dropped: tuple[str, ...]) -> Fragment | None:
+    """The fragment of an expanded node object, or None when it is not one or does not map to quads
+    (the document's own mapping then raises the error in its place)."""
+    if type(expanded) is not dict or "@value" in expanded or "@list" in expanded or "@set" in expanded:
+        return None
+    quads: list[Quad] = []
+    graphs: dict[str, dict[str, dict[str, dict[str, None]]]] = {_HERE: {}}
+    try:
+        root = _NodeMapper(_Labeler(), graphs, quads).node(expanded, _HERE)
+    except MicrocredError:
+        return None
+    _flush(graphs, quads)
+    fixed: list[Quad] = []
+    varying: list[Quad] = []
+    for s, p, o, g in quads:
+        if s[:2] == "_:" or o[:2] == "_:" or g[:2] == "_:":
+            varying.append((s, p, o, g))
+        else:
+            fixed.append((s, p, o, "" if g == _HERE else g))
+    return Fragment(root, tuple(fixed), tuple(varying), dropped)
+
+
+def _flush(graphs: dict[str, dict[str, dict[str, dict[str, None]]]], quads: list[Quad]) -> None:
+    for graph_name, nodes in graphs.items():
+        for subject, properties in nodes.items():
+            for predicate, objects in properties.items():
+                for obj in objects:
+                    quads.append((subject, predicate, obj, graph_name))
+
+
 def to_quads(expanded: list[Any]) -> list[Quad]:
     """Node map generation then RDF deserialization, without the node map's
     intermediate JSON: the node map holds terms already in N-Quads form."""
@@ -84,11 +133,7 @@ def to_quads(expanded: list[Any]) -> list[Quad]:
     graphs: dict[str, dict[str, dict[str, dict[str, None]]]] = {"": {}}
     quads: list[Quad] = []
     _NodeMapper(labeler, graphs, quads).walk(expanded, "", None, None, None)
-    for graph_name, nodes in graphs.items():
-        for subject, properties in nodes.items():
-            for predicate, objects in properties.items():
-                for obj in objects:
-                    quads.append((subject, predicate, obj, graph_name))
+    _flush(graphs, quads)
     return quads
 
 
@@ -131,11 +176,15 @@ class _NodeMapper:
     def _node(
         self, element: dict[str, Any], graph: str, subject: str | None, prop: str | None, out_list: list[str] | None
     ) -> None:
+        node_id = self.node(element, graph)
+        if prop is not None:
+            self._emit(graph, subject, prop, node_id, out_list)
+
+    def node(self, element: dict[str, Any], graph: str) -> str:
+        """Map one node object into `graph`; its subject term."""
         node_id = self._subject_term(element.get("@id"))
         nodes = self.graphs.setdefault(graph, {})
         node = nodes.setdefault(node_id, {})
-        if prop is not None:
-            self._emit(graph, subject, prop, node_id, out_list)
         types = element.get("@type")
         if types:
             bucket = node.setdefault(_RDF_TYPE, {})
@@ -149,11 +198,39 @@ class _NodeMapper:
             self.walk(element["@graph"], node_id, None, None, None)
         if "@included" in element:
             self.walk(element["@included"], graph, None, None, None)
-        for key, value in element.items():
+        for key, values in element.items():
             if key.startswith("@"):
                 continue
             predicate = self._predicate_term(key)
-            self.walk(value, graph, node_id, predicate, None)
+            for item in values if isinstance(values, list) else [values]:
+                kind = type(item)
+                if kind is dict and "@value" in item:  # most objects: straight into this node's properties
+                    node.setdefault(predicate, {})[_value_term(item)] = None
+                elif kind is Fragment:
+                    node.setdefault(predicate, {})[self._splice(item, graph)] = None
+                else:
+                    self.walk(item, graph, node_id, predicate, None)
+        return node_id
+
+    def _splice(self, fragment: Fragment, graph: str) -> str:
+        """The fragment's quads into this dataset, its blank nodes labelled afresh; its root term."""
+        if graph:
+            self.quads.extend((s, p, o, graph if g == "" else g) for s, p, o, g in fragment.fixed)
+        else:
+            self.quads.extend(fragment.fixed)
+        fresh: dict[str, str] = {}
+
+        def term(value: str) -> str:
+            if value[:2] != "_:":
+                return value
+            found = fresh.get(value)
+            if found is None:
+                found = fresh[value] = self.labeler.label()
+            return found
+
+        for s, p, o, g in fragment.varying:
+            self.quads.append((term(s), p, term(o), graph if g == _HERE else term(g)))
+        return term(fragment.root)
 
     def _reverse(self, item: dict[str, Any], graph: str, target: str, predicate: str) -> None:
         source = self._subject_term(item.get("@id"))
@@ -195,7 +272,7 @@ def _value_term(item: dict[str, Any]) -> str:
     """Object to RDF Conversion (API 8.1.3) for value objects."""
     value = item["@value"]
     if len(item) == 1 and type(value) is str:
-        return literal(value)
+        return f'"{value}"' if _NEEDS_ESCAPE.search(value) is None else literal(value)
     datatype = item.get("@type")
     if datatype == "@json":
         return literal(jcs.canonicalize(value).decode("utf-8"), RDF + "JSON")

@@ -56,13 +56,6 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _mask(term: str, node: str) -> str:
-    """First-degree hashing: the reference blank node is _:a, every other one _:z."""
-    if term[:2] != "_:":
-        return term
-    return "_:a" if term == node else "_:z"
-
-
 def _line(s: str, p: str, o: str, g: str) -> str:
     return f"{s} {p} {o} {g} .\n" if g else f"{s} {p} {o} .\n"
 
@@ -119,7 +112,15 @@ class Canonicalizer:
 
     def _hash_first_degree(self, node: str) -> str:
         self.budget.spend()
-        lines = [_line(_mask(s, node), p, _mask(o, node), _mask(g, node)) for s, p, o, g in self.by_node[node]]
+        lines = []
+        for subject, p, obj, graph in self.by_node[node]:
+            s = ("_:a" if subject == node else "_:z") if subject[:2] == "_:" else subject
+            o = ("_:a" if obj == node else "_:z") if obj[:2] == "_:" else obj
+            if graph:
+                g = ("_:a" if graph == node else "_:z") if graph[:2] == "_:" else graph
+                lines.append(f"{s} {p} {o} {g} .\n")
+            else:
+                lines.append(f"{s} {p} {o} .\n")
         lines.sort()
         return _sha256("".join(lines))
 

@@ -1,0 +1,150 @@
+"""Subtrees seen before come back as quads (rdf.Fragment): the canonical N-Quads never change.
+
+Every document here is canonicalized with the memo (twice or more, so fragments are kept and then
+spliced) and compared with pyld and with the engine's own path without the memo.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from microcred.errors import DataLossError
+from microcred.services.samples import data_analytics_microcredential
+from microcred.standards.jsonld import JsonLdProcessor
+from microcred.standards.jsonld.expand import FRAGMENT_LIMIT, Expander
+from microcred.standards.jsonld.rdf import Fragment, to_quads
+from microcred.standards.jsonld.rdfc import canonicalize
+from microcred.standards.loader import DocumentLoader
+from tests.reference import pyld_canonize
+from tests.test_properties import ob3_credentials
+
+ISSUER = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
+NOW = datetime(2026, 1, 15, 9, tzinfo=UTC)
+
+
+def _cohort(size: int) -> list[dict[str, Any]]:
+    return [
+        data_analytics_microcredential(
+            ISSUER, f"did:example:learner-{n}", NOW, f"urn:uuid:{n:08d}-0000-4000-8000-000000000000"
+        )
+        for n in range(size)
+    ]
+
+
+def _without_memo(processor: JsonLdProcessor, document: Any) -> str:
+    return canonicalize(to_quads(Expander(processor.contexts).expand(document)))
+
+
+@pytest.fixture
+def fresh(loader: DocumentLoader) -> JsonLdProcessor:
+    return JsonLdProcessor(loader)
+
+
+def test_a_cohort_shares_fragments_and_keeps_its_canonical_form(fresh: JsonLdProcessor, loader: DocumentLoader) -> None:
+    cohort = _cohort(6)
+    first = [fresh.canonize(c) for c in cohort]
+    assert fresh.quad_expander._kept, "the shared Achievement and issuer are kept after two sightings"
+    again = [fresh.canonize(c) for c in cohort]
+    assert again == first
+    for document, nquads in zip(cohort, first, strict=True):
+        assert nquads == _without_memo(fresh, document)
+    assert first[0] == pyld_canonize(cohort[0], loader)
+    assert first[5] == pyld_canonize(cohort[5], loader)
+    assert len(set(first)) == 6, "each learner's credential is still its own graph"
+
+
+def test_a_change_inside_a_kept_subtree_is_seen(fresh: JsonLdProcessor) -> None:
+    cohort = _cohort(3)
+    for credential in cohort:
+        fresh.canonize(credential)
+    changed = copy.deepcopy(cohort[0])
+    changed["credentialSubject"]["achievement"]["name"] += "!"
+    assert fresh.canonize(changed) != fresh.canonize(cohort[0])
+    assert fresh.canonize(changed) == _without_memo(fresh, changed)
+
+
+def test_fragments_land_in_named_graphs(fresh: JsonLdProcessor, loader: DocumentLoader) -> None:
+    """A presentation's credentials are named graphs (a @graph container); blank nodes inside stay distinct."""
+    one, two = _cohort(2)
+    presentation = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiablePresentation"],
+        "verifiableCredential": [one, two],
+    }
+    for _ in range(3):
+        nquads = fresh.canonize(presentation)
+        assert nquads == pyld_canonize(presentation, loader)
+    assert any(fresh.quad_expander._kept.values())
+
+
+def test_subtrees_that_name_blank_nodes_are_never_kept(fresh: JsonLdProcessor, loader: DocumentLoader) -> None:
+    credential = _cohort(1)[0]
+    achievement = credential["credentialSubject"]["achievement"]
+    achievement["id"] = "_:achievement"
+    credential["evidence"] = [{"id": "_:achievement", "type": ["Evidence"], "narrative": "the same node"}]
+    for _ in range(3):
+        assert fresh.canonize(credential) == pyld_canonize(credential, loader)
+    texts = [key[3] for key in fresh.quad_expander._kept]
+    assert not any('"_:' in text for text in texts)
+
+
+def test_a_subtree_that_loses_data_fails_every_time(fresh: JsonLdProcessor) -> None:
+    credential = _cohort(1)[0]
+    credential["credentialSubject"]["achievement"]["criteria"] = {"id": "relative/criteria", "narrative": "x" * 500}
+    for _ in range(3):
+        with pytest.raises(DataLossError):
+            fresh.canonize(credential)
+
+
+def test_dropped_types_are_reported_on_every_sighting(fresh: JsonLdProcessor) -> None:
+    credential = _cohort(1)[0]
+    credential["credentialSchema"] = [
+        {"id": "https://example.org/schema.json", "type": "1EdTechJsonSchemaValidator2019", "note": "n" * 500}
+    ]
+    credential["@context"] = [*credential["@context"], {"note": "https://example.org/note"}]
+    reports = [fresh.to_quads_reporting(credential)[1] for _ in range(3)]
+    assert all(dropped == ["1EdTechJsonSchemaValidator2019"] for dropped in reports), reports
+
+
+def test_the_memo_stays_bounded(fresh: JsonLdProcessor) -> None:
+    base = _cohort(1)[0]
+    for n in range(FRAGMENT_LIMIT + 50):
+        credential = copy.deepcopy(base)
+        credential["credentialSubject"]["achievement"]["name"] = f"Course {n}"
+        fresh.canonize(credential)
+        fresh.canonize(credential)
+    assert len(fresh.quad_expander._kept) <= FRAGMENT_LIMIT
+    assert len(fresh.quad_expander._seen) <= FRAGMENT_LIMIT
+
+
+def test_plain_expansion_never_returns_fragments(fresh: JsonLdProcessor) -> None:
+    credential = _cohort(1)[0]
+    for _ in range(3):
+        fresh.canonize(credential)
+    expanded = fresh.expand(credential)
+
+    def walk(value: Any) -> None:
+        assert not isinstance(value, Fragment)
+        if isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(expanded)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(credential=ob3_credentials())
+def test_generated_credentials_canonicalize_alike_on_every_sighting(
+    jsonld: JsonLdProcessor, loader: DocumentLoader, credential: dict[str, Any]
+) -> None:
+    expected = pyld_canonize(credential, loader)
+    for _ in range(3):
+        assert jsonld.canonize(credential) == expected
