@@ -1,0 +1,122 @@
+"""Many files on every core: results in input order, the first failure raised where it comes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from microcred.cli import fanout
+from microcred.errors import InputError
+
+many_cores = pytest.mark.skipif(fanout.cores() < 2, reason="one core: the work stays in this process")
+
+
+def _pid_and_square(n: int) -> tuple[int, int]:
+    if n == 13:
+        raise InputError("item 13 is unlucky")
+    return os.getpid(), n * n
+
+
+@many_cores
+def test_results_come_in_input_order_from_other_processes() -> None:
+    items = [n for n in range(200) if n != 13]
+    results = list(fanout.ordered(_pid_and_square, items, workers=2))
+    assert [square for _pid, square in results] == [n * n for n in items]
+    pids = {pid for pid, _square in results}
+    assert os.getpid() in pids and len(pids) >= 2, "the first item here, the rest in workers"
+
+
+@many_cores
+def test_the_first_failure_is_raised_in_its_place() -> None:
+    seen = []
+    with pytest.raises(InputError, match="unlucky"):
+        for _pid, square in fanout.ordered(_pid_and_square, list(range(100)), workers=2):
+            seen.append(square)
+    assert seen == [n * n for n in range(13)]
+
+
+def test_few_items_or_parallel_off_stay_in_this_process() -> None:
+    assert {pid for pid, _ in fanout.ordered(_pid_and_square, [1, 2, 3], workers=2)} == {os.getpid()}
+    items = list(range(50, 100))
+    assert {pid for pid, _ in fanout.ordered(_pid_and_square, items, parallel=False)} == {os.getpid()}
+
+
+def _microcred(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MICROCRED_")}
+    env["MICROCRED_DATA_DIR"] = str(cwd / "no-installation")
+    return subprocess.run(
+        [sys.executable, "-m", "microcred.cli.app", *args], cwd=cwd, env=env, capture_output=True, text=True,
+        timeout=120, check=False,
+    )  # fmt: skip
+
+
+def _unsigned(folder: Path, count: int, issuer: str) -> list[Path]:
+    from datetime import UTC, datetime
+
+    from microcred.services.samples import data_analytics_microcredential
+
+    folder.mkdir()
+    paths = []
+    for n in range(count):
+        credential = data_analytics_microcredential(
+            issuer,
+            f"did:example:learner-{n}",
+            datetime(2026, 1, 15, tzinfo=UTC),
+            f"urn:uuid:{n:08d}-0000-4000-8000-000000000000",
+        )
+        paths.append(folder / f"c{n:03d}.json")
+        paths[-1].write_text(json.dumps(credential))
+    return paths
+
+
+@many_cores
+def test_sign_and_verify_many_files_as_one_process_would(tmp_path: Path) -> None:
+    assert _microcred("keygen", "--out", "key.json", cwd=tmp_path).returncode == 0
+    public = json.loads((tmp_path / "key.json").read_text())["publicKeyMultibase"]
+    unsigned = _unsigned(tmp_path / "in", 60, f"did:key:{public}")
+    signed_dir = tmp_path / "out"
+    result = _microcred("sign", "--key", "key.json", "--out-dir", str(signed_dir), *map(str, unsigned), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    signed = sorted(signed_dir.glob("*.json"))
+    assert [p.name for p in signed] == [p.name for p in unsigned]
+    report = _microcred("verify", "--json", *map(str, signed), cwd=tmp_path)
+    assert report.returncode == 0, report.stdout[-2000:]
+    reports = json.loads(report.stdout)
+    assert [r["source"] for r in reports] == [str(p) for p in signed]
+    assert all(r["verified"] for r in reports)
+    ids = [json.loads(p.read_text())["credentialSubject"]["id"] for p in signed]
+    assert ids == [f"did:example:learner-{n}" for n in range(60)]
+
+    signed[40].write_text(signed[40].read_text().replace("learner-40", "learner-04"))
+    tampered = json.loads(_microcred("verify", "--json", *map(str, signed), cwd=tmp_path).stdout)
+    assert [r["verified"] for r in tampered] == [n != 40 for n in range(60)]
+
+
+@many_cores
+def test_sign_stops_at_the_first_bad_file_and_writes_nothing_after_it(tmp_path: Path) -> None:
+    assert _microcred("keygen", "--out", "key.json", cwd=tmp_path).returncode == 0
+    public = json.loads((tmp_path / "key.json").read_text())["publicKeyMultibase"]
+    unsigned = _unsigned(tmp_path / "in", 60, f"did:key:{public}")
+    unsigned[30].write_text("[1, 2]")
+    signed_dir = tmp_path / "out"
+    result = _microcred("sign", "--key", "key.json", "--out-dir", str(signed_dir), *map(str, unsigned), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "c030.json is not a JSON object" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted(p.name for p in signed_dir.glob("*.json")) == [f"c{n:03d}.json" for n in range(30)]
+
+
+def test_an_unwritable_output_is_a_clear_error(tmp_path: Path) -> None:
+    assert _microcred("keygen", "--out", "key.json", cwd=tmp_path).returncode == 0
+    public = json.loads((tmp_path / "key.json").read_text())["publicKeyMultibase"]
+    unsigned = _unsigned(tmp_path / "in", 1, f"did:key:{public}")
+    result = _microcred(
+        "sign", "--key", "key.json", "--out", str(tmp_path / "missing" / "x.json"), str(unsigned[0]), cwd=tmp_path
+    )
+    assert result.returncode == 2
+    assert "cannot write" in result.stderr and "Traceback" not in result.stderr
