@@ -122,6 +122,23 @@ def test_the_memo_stays_bounded(fresh: JsonLdProcessor) -> None:
     assert len(fresh.quad_expander._seen) <= FRAGMENT_LIMIT
 
 
+def test_a_deep_document_costs_no_more_than_its_budget(fresh: JsonLdProcessor, loader: DocumentLoader) -> None:
+    from microcred.standards.jsonld import expand
+
+    credential = _cohort(1)[0]
+    credential["@context"] = [
+        *credential["@context"],
+        {"next": "https://example.org/next", "note": "https://example.org/note"},
+    ]
+    node: dict[str, Any] = credential
+    for depth in range(40):  # nodes inside nodes: every level is serialized when it is looked up
+        node["next"] = {"note": f"level {depth} " + "x" * 4000}
+        node = node["next"]
+    seen = fresh.canonize(credential)
+    assert fresh.quad_expander._budget <= 0 < expand.FRAGMENT_TEXT_BUDGET
+    assert seen == _without_memo(fresh, credential) == pyld_canonize(credential, loader)
+
+
 def test_plain_expansion_never_returns_fragments(fresh: JsonLdProcessor) -> None:
     credential = _cohort(1)[0]
     for _ in range(3):

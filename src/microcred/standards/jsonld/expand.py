@@ -37,9 +37,15 @@ TOLERATED_UNDEFINED_TYPES = frozenset(
 )
 
 
-# Subtrees smaller than this are cheaper to expand than to look up.
+# Subtrees smaller than this are cheaper to expand than to look up; larger than the maximum are not
+# kept (the memo's memory stays bounded: FRAGMENT_LIMIT entries of at most that size).
 FRAGMENT_MIN_CHARS = 400
+FRAGMENT_MAX_CHARS = 32_768
 FRAGMENT_LIMIT = 512
+# Looking a subtree up serializes it, and nested subtrees are serialized again at every level: past
+# this many characters per document, the rest of it is expanded without looking (a deep document
+# costs no more than about its own size again).
+FRAGMENT_TEXT_BUDGET = 200_000
 
 
 class Expander:
@@ -55,6 +61,7 @@ class Expander:
         # (id(active), key, base, text) -> (active, fragment or None); most recently used last.
         self._kept: dict[tuple[int, str, str | None, str], tuple[ActiveContext, Fragment | None]] = {}
         self._seen: dict[tuple[int, str, str | None, str], None] = {}
+        self._budget = FRAGMENT_TEXT_BUDGET
 
     def expand_reporting(self, document: Any) -> tuple[list[Any], list[str]]:
         """Expansion plus the tolerated undefined types that were dropped."""
@@ -65,6 +72,7 @@ class Expander:
             self.dropped = []
 
     def expand(self, document: Any) -> list[Any]:
+        self._budget = FRAGMENT_TEXT_BUDGET
         result = self._expand(self.processor.initial, None, document, None, False)
         if result is None:
             return []
@@ -170,7 +178,7 @@ class Expander:
                 self._expand_keyword(active, type_scoped, prop, key, expanded_prop, value, result, base)
             elif plain and type(value) in _SCALAR_TYPES:
                 result.setdefault(expanded_prop, []).append(_expand_value_with(active, definition, value))
-            elif whole and self.fragments and type(value) is dict and prop != "@reverse":
+            elif whole and self.fragments and type(value) is dict and prop != "@reverse" and self._budget > 0:
                 self._expand_node(active, key, expanded_prop, value, result, base)
             else:
                 self._expand_property(active, key, expanded_prop, definition, value, result, base)
@@ -180,8 +188,13 @@ class Expander:
         base: str | None,
     ) -> None:  # fmt: skip
         """A node object under a term without containers: its fragment when it was seen before."""
-        text = json.dumps(value)
-        if len(text) < FRAGMENT_MIN_CHARS or '"_:' in text:  # blank-node labels are the document's own
+        try:
+            text = json.dumps(value)
+        except (TypeError, ValueError, RecursionError):  # not JSON data: expansion says what is wrong
+            text = ""
+        self._budget -= len(text)
+        # Subtrees that name blank nodes are never kept: those labels are the whole document's.
+        if not FRAGMENT_MIN_CHARS <= len(text) <= FRAGMENT_MAX_CHARS or '"_:' in text:
             _append_expanded(result, expanded_prop, self._expand(active, key, value, base, False))
             return
         memo_key = (id(active), key, base, text)
