@@ -113,7 +113,7 @@ def measure(files: int = 300, rounds: int = 15) -> dict[str, Any]:
                 "verify_1": [MICROCRED, "verify", "--json", str(signed[0])],
                 "verify_n": [MICROCRED, "verify", "--json", *map(str, signed)],
             },
-            env, folder, max(3, rounds // 3),
+            env, folder, rounds,
         )  # fmt: skip
         ok = subprocess.run([MICROCRED, "verify", *map(str, signed)], env=env, capture_output=True, check=False)
     worker = min(_first_signature_seconds() for _ in range(3))
