@@ -70,6 +70,12 @@ class TermDefinition:
             and (not self.container or self.container == _SET_ONLY)
         )
 
+    @property
+    def whole_node(self) -> bool:
+        """An object under this term is one node taken as it is (no container but @set, no reverse,
+        not a JSON literal): what expand can stand in for with an rdf.Fragment."""
+        return not self.reverse and self.type_mapping != "@json" and self.container <= _SET_ONLY
+
     def same_as(self, other: TermDefinition) -> bool:
         """Equality ignoring `protected` (JSON-LD 1.1 protected-term rule)."""
         return (

@@ -26,7 +26,6 @@ from microcred.standards.jsonld.rdf import Fragment, fragment_of
 
 _SCALARS = (str, int, float, bool)
 _SCALAR_TYPES = frozenset(_SCALARS)
-_SET_ONLY = frozenset({"@set"})
 
 
 # Types OB 3.0 issuers commonly use without the extensions context that
@@ -150,10 +149,8 @@ class Expander:
             type_keys.sort()
         for key in type_keys:
             value = element[key]
-            values = sorted(v for v in value if isinstance(v, str)) if isinstance(value, list) else [value]
-            for item in values:
-                if not isinstance(item, str):
-                    continue
+            values = value if isinstance(value, list) else [value]
+            for item in sorted(v for v in values if isinstance(v, str)):
                 definition = type_scoped.terms.get(item)
                 if definition is not None and definition.context is not UNSET:
                     active = self.processor.process(active, definition.context, definition.base_url, propagate=False)
@@ -188,38 +185,37 @@ class Expander:
         base: str | None,
     ) -> None:  # fmt: skip
         """A node object under a term without containers: its fragment when it was seen before."""
-        try:
-            text = json.dumps(value)
-        except (TypeError, ValueError, RecursionError):  # not JSON data: expansion says what is wrong
-            text = ""
-        self._budget -= len(text)
-        # Subtrees that name blank nodes are never kept: those labels are the whole document's.
-        if not FRAGMENT_MIN_CHARS <= len(text) <= FRAGMENT_MAX_CHARS or '"_:' in text:
-            _append_expanded(result, expanded_prop, self._expand(active, key, value, base, False))
-            return
-        memo_key = (id(active), key, base, text)
-        kept = self._kept.pop(memo_key, None)
-        if kept is not None and kept[0] is active:
-            self._kept[memo_key] = kept
-            fragment = kept[1]
-            if fragment is None:
-                _append_expanded(result, expanded_prop, self._expand(active, key, value, base, False))
+        memo_key = self._memo_key(active, key, base, value)
+        kept = self._kept.pop(memo_key, None) if memo_key is not None else None
+        if memo_key is not None and kept is not None and kept[0] is active:
+            self._kept[memo_key] = kept  # most recently used
+            if kept[1] is not None:
+                self.dropped.extend(kept[1].dropped)
+                result.setdefault(expanded_prop, []).append(kept[1])
                 return
-            self.dropped.extend(fragment.dropped)
-            result.setdefault(expanded_prop, []).append(fragment)
-            return
+            memo_key = None  # known not to map to a fragment: expand it, nothing to record
         before = len(self.dropped)
         expanded = self._expand(active, key, value, base, False)
-        if memo_key in self._seen:  # the second sighting: keep it (one-off subtrees never are)
-            self._keep(memo_key, active, fragment_of(expanded, tuple(self.dropped[before:])))
-        else:
-            _bounded_add(self._seen, memo_key, None)
+        if memo_key is not None:
+            if memo_key in self._seen:  # the second sighting: keep it (one-off subtrees never are)
+                _bounded_add(self._kept, memo_key, (active, fragment_of(expanded, tuple(self.dropped[before:]))))
+            else:
+                _bounded_add(self._seen, memo_key, None)
         _append_expanded(result, expanded_prop, expanded)
 
-    def _keep(
-        self, memo_key: tuple[int, str, str | None, str], active: ActiveContext, fragment: Fragment | None
-    ) -> None:
-        _bounded_add(self._kept, memo_key, (active, fragment))
+    def _memo_key(
+        self, active: ActiveContext, key: str, base: str | None, value: dict[str, Any]
+    ) -> tuple[int, str, str | None, str] | None:
+        """The subtree's key in the memo, or None for one that is never kept: too small to pay, too large
+        to hold, not JSON data, or naming blank nodes (those labels are the whole document's)."""
+        try:
+            text = json.dumps(value)
+        except (TypeError, ValueError, RecursionError):  # expansion says what is wrong with it
+            return None
+        self._budget -= len(text)
+        if not FRAGMENT_MIN_CHARS <= len(text) <= FRAGMENT_MAX_CHARS or '"_:' in text:
+            return None
+        return (id(active), key, base, text)
 
     def _expand_keyword(
         self,
@@ -291,10 +287,11 @@ def _key_meaning(active: ActiveContext, key: str) -> tuple[str, bool, TermDefini
     if not keyword and expanded_prop.startswith("_:"):
         raise DataLossError(f"property {key!r} expands to a blank node and would be dropped")
     definition = active.terms.get(key)
-    whole = definition is None or (
-        not definition.reverse and definition.type_mapping != "@json" and definition.container <= _SET_ONLY
-    )
-    meaning = (expanded_prop, keyword, definition, definition is None or definition.plain, whole)
+    meaning: tuple[str, bool, TermDefinition | None, bool, bool]
+    if definition is None:
+        meaning = (expanded_prop, keyword, None, True, True)
+    else:
+        meaning = (expanded_prop, keyword, definition, definition.plain, definition.whole_node)
     if len(active.key_cache) >= _KEY_CACHE_LIMIT:
         active.key_cache.clear()
     active.key_cache[key] = meaning
