@@ -171,7 +171,8 @@ def sign(
 
     # This process writes, in input order: nothing is written past the first input that fails (and
     # writes from two workers at once were slower, not faster, on this machine's disk).
-    for path, text in zip(files, fanout.ordered(sign_one, files, parallel=local is None), strict=False):
+    forkable = _forkable(local, [str(p) for p in files])
+    for path, text in zip(files, fanout.ordered(sign_one, files, parallel=forkable), strict=False):
         if out_dir is not None:
             _write_file(out_dir / (path.stem + suffix), text)
         elif out_file is not None:
@@ -224,9 +225,14 @@ def verify(
         report.source = source
         return report
 
-    # Forked only when no database connection, network client or standard input is involved.
-    alone = local is None and offline and "-" not in sources
-    _report(list(fanout.ordered(verify_one, sources, parallel=alone)), as_json)
+    forkable = _forkable(local, sources, offline=offline)
+    _report(list(fanout.ordered(verify_one, sources, parallel=forkable)), as_json)
+
+
+def _forkable(local: Any, sources: list[str], *, offline: bool = True) -> bool:
+    """Workers may be forked: no database connection (an installation's documents), no network
+    client and no standard input (one stream: which process would read it?) is involved."""
+    return local is None and offline and "-" not in sources
 
 
 def _fetch_source(source: str, offline: bool) -> bytes:
