@@ -45,10 +45,30 @@ def fresh(loader: DocumentLoader) -> JsonLdProcessor:
     return JsonLdProcessor(loader)
 
 
-def test_a_cohort_shares_fragments_and_keeps_its_canonical_form(fresh: JsonLdProcessor, loader: DocumentLoader) -> None:
+def _splices(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The graph of every fragment spliced from now on."""
+    from microcred.standards.jsonld import rdf
+
+    graphs: list[str] = []
+    splice = rdf._NodeMapper._splice
+
+    def recording(mapper: Any, fragment: Fragment, graph: str) -> str:
+        graphs.append(graph)
+        return splice(mapper, fragment, graph)
+
+    monkeypatch.setattr(rdf._NodeMapper, "_splice", recording)
+    return graphs
+
+
+def test_a_cohort_shares_fragments_and_keeps_its_canonical_form(
+    fresh: JsonLdProcessor, loader: DocumentLoader, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cohort = _cohort(6)
+    spliced = _splices(monkeypatch)
     first = [fresh.canonize(c) for c in cohort]
-    assert fresh.quad_expander._kept, "the shared Achievement and issuer are kept after two sightings"
+    kept = [fragment for _active, fragment in fresh.quad_expander._kept.values() if fragment is not None]
+    assert kept, "the shared Achievement and issuer are kept after two sightings"
+    assert len(spliced) >= 4 * len(kept), "from the third credential on, they are spliced, not expanded"
     again = [fresh.canonize(c) for c in cohort]
     assert again == first
     for document, nquads in zip(cohort, first, strict=True):
@@ -68,8 +88,11 @@ def test_a_change_inside_a_kept_subtree_is_seen(fresh: JsonLdProcessor) -> None:
     assert fresh.canonize(changed) == _without_memo(fresh, changed)
 
 
-def test_fragments_land_in_named_graphs(fresh: JsonLdProcessor, loader: DocumentLoader) -> None:
+def test_fragments_land_in_named_graphs(
+    fresh: JsonLdProcessor, loader: DocumentLoader, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A presentation's credentials are named graphs (a @graph container); blank nodes inside stay distinct."""
+    spliced = _splices(monkeypatch)
     one, two = _cohort(2)
     presentation = {
         "@context": ["https://www.w3.org/ns/credentials/v2"],
@@ -79,7 +102,7 @@ def test_fragments_land_in_named_graphs(fresh: JsonLdProcessor, loader: Document
     for _ in range(3):
         nquads = fresh.canonize(presentation)
         assert nquads == pyld_canonize(presentation, loader)
-    assert any(fresh.quad_expander._kept.values())
+    assert any(graph.startswith("_:") for graph in spliced), "spliced into a credential's own graph"
 
 
 def test_subtrees_that_name_blank_nodes_are_never_kept(fresh: JsonLdProcessor, loader: DocumentLoader) -> None:
