@@ -129,6 +129,21 @@ def test_usage_errors_exit_2_without_a_traceback(args: list[str]) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_unreadable_and_oversized_files_are_clear_errors(tmp_path: Path) -> None:
+    big = tmp_path / "big.json"
+    big.write_bytes(b" " * (11 * 1024 * 1024 + 1))
+    for args, message in (
+        (["verify", str(tmp_path)], "Is a directory"),
+        (["verify", str(big)], "larger than 10 MB"),
+    ):
+        result = run(*args)
+        assert result.returncode == 2, result
+        assert message in result.stderr and "Traceback" not in result.stderr
+    exactly = tmp_path / "exactly.json"
+    exactly.write_bytes(b" " * (11 * 1024 * 1024 - 2) + b"{}")
+    assert "larger than" not in run("verify", str(exactly), "--json").stderr
+
+
 def test_garbage_input_is_a_failed_report_not_a_crash(tmp_path: Path) -> None:
     junk = tmp_path / "junk.bin"
     junk.write_bytes(os.urandom(2000))

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from microcred.cli import fanout
-from microcred.errors import InputError
+from microcred.errors import InputError, MicrocredError
 
 many_cores = pytest.mark.skipif(fanout.cores() < 2, reason="one core: the work stays in this process")
 
@@ -22,13 +25,27 @@ def _pid_and_square(n: int) -> tuple[int, int]:
     return os.getpid(), n * n
 
 
+PARENT = os.getpid()
+
+
+def _pid_and_slow_square(n: int) -> tuple[int, int]:
+    time.sleep(0.001)  # work that takes a while, so that the worker is started before it is all done
+    return _pid_and_square(n)
+
+
+def _pid_or_die(n: int) -> tuple[int, int]:
+    if os.getpid() != PARENT and n >= 40:
+        os.kill(os.getpid(), signal.SIGKILL)  # a worker killed (out of memory, an operator) mid-chunk
+    return _pid_and_slow_square(n)
+
+
 @many_cores
 def test_results_come_in_input_order_from_other_processes() -> None:
     items = [n for n in range(200) if n != 13]
-    results = list(fanout.ordered(_pid_and_square, items, workers=2))
+    results = list(fanout.ordered(_pid_and_slow_square, items, workers=3))
     assert [square for _pid, square in results] == [n * n for n in items]
-    pids = {pid for pid, _square in results}
-    assert os.getpid() in pids and len(pids) >= 2, "the first item here, the rest in workers"
+    assert results[0][0] == os.getpid(), "the first item here"
+    assert len({pid for pid, _square in results}) == 3, "the rest shared by this process and two workers"
 
 
 @many_cores
@@ -38,6 +55,44 @@ def test_the_first_failure_is_raised_in_its_place() -> None:
         for _pid, square in fanout.ordered(_pid_and_square, list(range(100)), workers=2):
             seen.append(square)
     assert seen == [n * n for n in range(13)]
+
+
+@many_cores
+def test_this_process_shares_the_work() -> None:
+    results = list(fanout.ordered(_pid_and_slow_square, [n for n in range(400) if n != 13], workers=2))
+    here = sum(1 for pid, _square in results if pid == os.getpid())
+    assert 1 < here < len(results), "this process takes chunks too, and so does the worker"
+
+
+@many_cores
+def test_a_killed_worker_is_a_clear_error_not_a_hang() -> None:
+    signal.alarm(60)  # a hang fails the test instead of the run
+    try:
+        seen = []
+        with pytest.raises(MicrocredError, match="worker process stopped"):
+            for _pid, square in fanout.ordered(_pid_or_die, list(range(14, 400)), workers=2):
+                seen.append(square)
+    finally:
+        signal.alarm(0)
+    assert seen == [n * n for n in range(14, 14 + len(seen))], "what came before the lost chunk came in order"
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # no worker left behind
+
+
+@many_cores
+def test_stopping_early_leaves_no_worker_behind() -> None:
+    results = fanout.ordered(_pid_and_square, list(range(14, 400)), workers=2)
+    assert [square for _pid, square in itertools.islice(results, 30)] == [n * n for n in range(14, 44)]
+    results.close()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)
+
+
+@many_cores
+def test_more_chunks_than_one_pipe_holds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fanout, "_PIPE_BYTES", 4096)  # room for 1,024 chunk numbers: chunks grow
+    items = list(range(14, 20_000))
+    assert [square for _pid, square in fanout.ordered(_pid_and_square, items, workers=2)] == [n * n for n in items]
 
 
 def test_few_items_or_parallel_off_stay_in_this_process() -> None:
