@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from microcred.errors import JsonInputError
@@ -44,26 +45,23 @@ def parse(data: bytes | str, *, max_bytes: int = MAX_BYTES, max_depth: int = MAX
         raise JsonInputError(f"malformed JSON: {exc}") from exc
 
 
+# A JSON string, closing quote optional: a match never fails, so an unterminated string costs one scan to
+# the end, not one per quote after it (a required closing quote made '"' + '\\"' * n quadratic).
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
 def _check_depth(text: str, max_depth: int) -> None:
-    """Reject nesting deeper than `max_depth` before the parser recurses into it."""
+    """Reject nesting deeper than `max_depth` before the parser recurses into it. Strings are cut out
+    and only the brackets left are walked, in C but for the walk (a loop over every character cost
+    about 60 ns each, 0.25 ms for a credential with many alignments)."""
     if text.count("[") + text.count("{") <= max_depth:
         return
     depth = 0
-    in_string = False
-    escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
+    for bracket in _BRACKET.findall(_STRING.sub("", text)):
+        if bracket in "[{":
             depth += 1
             if depth > max_depth:
                 raise JsonInputError(f"the document nests deeper than {max_depth} levels")
-        elif ch in "]}":
+        else:
             depth -= 1
