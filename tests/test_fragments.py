@@ -139,10 +139,44 @@ def test_the_memo_stays_bounded(fresh: JsonLdProcessor) -> None:
     for n in range(FRAGMENT_LIMIT + 50):
         credential = copy.deepcopy(base)
         credential["credentialSubject"]["achievement"]["name"] = f"Course {n}"
-        fresh.canonize(credential)
-        fresh.canonize(credential)
-    assert len(fresh.quad_expander._kept) <= FRAGMENT_LIMIT
+        for _ in range(3):  # seen, kept, spliced: the place stays warm, every new one is kept
+            fresh.canonize(credential)
+    assert len(fresh.quad_expander._kept) == FRAGMENT_LIMIT, "full, and the oldest dropped"
     assert len(fresh.quad_expander._seen) <= FRAGMENT_LIMIT
+
+
+def test_a_place_whose_subtrees_never_repeat_is_looked_at_less_until_they_do(
+    fresh: JsonLdProcessor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from microcred.standards.jsonld import expand
+
+    looked: list[str] = []
+    memo_key = Expander._memo_key
+
+    def recording(expander: Expander, active: Any, key: str, base: Any, value: Any) -> Any:
+        looked.append(key)
+        return memo_key(expander, active, key, base, value)
+
+    monkeypatch.setattr(Expander, "_memo_key", recording)
+    from microcred.standards.jsonld import rdf
+
+    spliced: list[str] = []  # the root of every fragment spliced
+    splice = rdf._NodeMapper._splice
+    monkeypatch.setattr(rdf._NodeMapper, "_splice", lambda m, f, g: spliced.append(f.root) or splice(m, f, g))
+    cohort = _cohort(96)  # every subject differs; the achievement inside it is the same
+    canonical = [fresh.canonize(c) for c in cohort]
+    cold = expand.FRAGMENT_COLD_AFTER
+    assert looked.count("credentialSubject") == cold + (96 - cold) // cold
+    assert looked.count("achievement") == 96, "the achievement's place stays warm: it is spliced"
+    assert canonical[50] == _without_memo(fresh, cohort[50])
+
+    spliced.clear()
+    for _ in range(4 * cold):  # the same credential again and again: a probe sees it, twice, then it is kept
+        again = fresh.canonize(cohort[0])
+    assert again == canonical[0]
+    assert spliced[:cold] == [f"<{cohort[0]['credentialSubject']['achievement']['id']}>"] * cold
+    assert spliced[-cold:] == ["<did:example:learner-0>"] * cold
+    assert looked[-cold:] == ["credentialSubject"] * cold, "warm again: looked up, and spliced whole"
 
 
 def test_a_deep_document_costs_no_more_than_its_budget(fresh: JsonLdProcessor, loader: DocumentLoader) -> None:

@@ -10,7 +10,6 @@ from microcred.errors import ResolutionError, SigningError, UsageError
 from microcred.standards.di import ProofOptions
 from microcred.standards.dids import did_key_for
 from microcred.standards.keys import Ed25519KeyPair, verify_ed25519
-from microcred.standards.multibase import decode_base58btc
 from microcred.standards.verify import Report, Verifier
 
 SUITES = ("eddsa-rdfc-2022", "eddsa-jcs-2022", "jwt")
@@ -42,11 +41,11 @@ class CredentialService:
             self._self_check(token)
             return token
         options = ProofOptions(vm, request.suite, request.created)
-        signed, hashed = self.verifier.integrity.sign_reporting(request.credential, request.key, options)
-        self._check_signature(vm, signed, hashed)
-        return signed
+        signed = self.verifier.integrity.sign_reporting(request.credential, request.key, options)
+        self._check_signature(vm, signed.signature, signed.hashed)
+        return signed.document
 
-    def _check_signature(self, vm: str, signed: dict[str, Any], hashed: bytes) -> None:
+    def _check_signature(self, vm: str, signature: bytes, hashed: bytes) -> None:
         """The new signature checks out with the key the verification method resolves to, over the hash
         just signed. That is what a verifier's proof check proves, without canonicalizing a second time
         (which doubled the cost of signing): a wrong --verification-method or a key that is not the
@@ -55,8 +54,6 @@ class CredentialService:
             method, _controller = self.verifier.resolver.verification_method(vm)
         except ResolutionError as exc:
             raise SigningError(f"the signed credential does not verify: {exc.message}") from exc
-        proofs = signed["proof"] if isinstance(signed["proof"], list) else [signed["proof"]]
-        signature = decode_base58btc(proofs[-1]["proofValue"])
         if method.ed25519 is None or not verify_ed25519(method.ed25519, signature, hashed):
             raise SigningError(f"the signed credential does not verify: {vm} is not the key that signed it")
 

@@ -34,7 +34,7 @@ def sign_and_check(
     failed = errors(credential_violations(credential))  # what a verifier here would fail, refused first
     if failed:
         raise SigningError(f"the credential breaks the data model, nothing was signed: {summary(failed)}")
-    signed, hashed = integrity.sign_reporting(credential, pair, ProofOptions(vm, suite, clock.now()))
+    signed, hashed, _signature = integrity.sign_reporting(credential, pair, ProofOptions(vm, suite, clock.now()))
     resolver = Resolver([StaticDocuments({did_doc["id"]: did_doc})])
     outcomes = integrity.verify(signed, resolver, rdf_document_hash=hashed[32:] if CRYPTOSUITES[suite].rdf else None)
     issuer = signed["issuer"]["id"] if isinstance(signed.get("issuer"), dict) else signed.get("issuer")

@@ -6,7 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from microcred.errors import InputError, MicrocredError, ResolutionError, SigningError
 from microcred.standards import jcs
@@ -49,6 +49,12 @@ class ProofOptions:
     previous_proof: str | list[str] | None = None
     challenge: str | None = None
     domain: str | None = None
+
+
+class Signed(NamedTuple):
+    document: dict[str, Any]  # the signed document
+    hashed: bytes  # what was signed: proof hash || document hash
+    signature: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,12 +105,10 @@ class DataIntegrity:
     # -- signing -----------------------------------------------------------
     def sign(self, document: dict[str, Any], signer: Signer, options: ProofOptions) -> dict[str, Any]:
         """A new document with a proof added (existing proofs kept: a proof set)."""
-        return self.sign_reporting(document, signer, options)[0]
+        return self.sign_reporting(document, signer, options).document
 
-    def sign_reporting(
-        self, document: dict[str, Any], signer: Signer, options: ProofOptions
-    ) -> tuple[dict[str, Any], bytes]:
-        """The signed document and the signed hash data (proof hash || document hash)."""
+    def sign_reporting(self, document: dict[str, Any], signer: Signer, options: ProofOptions) -> Signed:
+        """The signed document, with what was signed and the signature (to check without decoding)."""
         suite = CRYPTOSUITES.get(options.cryptosuite)
         if suite is None or not suite.can_sign:
             raise SigningError(f"cannot sign with cryptosuite {options.cryptosuite!r}")
@@ -118,10 +122,11 @@ class DataIntegrity:
         if options.previous_proof is not None:
             signed_doc = {**unsecured, "proof": _previous(existing, options.previous_proof)}
         hashed = self.hash_data(suite, signed_doc, config)
-        proof["proofValue"] = encode_base58btc(signer.sign(hashed))
+        signature = signer.sign(hashed)
+        proof["proofValue"] = encode_base58btc(signature)
         proofs = [*existing, proof]
         as_list = len(proofs) > 1 or _is_open_badge(document)
-        return {**unsecured, "proof": proofs if as_list else proof}, hashed
+        return Signed({**unsecured, "proof": proofs if as_list else proof}, hashed, signature)
 
     @staticmethod
     def _proof_options(suite: Cryptosuite, options: ProofOptions, context: Any) -> dict[str, Any]:

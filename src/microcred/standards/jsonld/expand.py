@@ -45,6 +45,10 @@ FRAGMENT_LIMIT = 512
 # this many characters per document, the rest of it is expanded without looking (a deep document
 # costs no more than about its own size again).
 FRAGMENT_TEXT_BUDGET = 200_000
+# A place (context, term, base) whose subtrees never came back is looked at only every so often after
+# this many misses: a credential's subject differs in every credential of a cohort, and serializing it
+# to find that out cost more than the rest of its lookups together.
+FRAGMENT_COLD_AFTER = 16
 
 
 class Expander:
@@ -60,6 +64,7 @@ class Expander:
         # (id(active), key, base, text) -> (active, fragment or None); most recently used last.
         self._kept: dict[tuple[int, str, str | None, str], tuple[ActiveContext, Fragment | None]] = {}
         self._seen: dict[tuple[int, str, str | None, str], None] = {}
+        self._misses: dict[tuple[int, str, str | None], int] = {}  # place -> lookups since its last hit
         self._budget = FRAGMENT_TEXT_BUDGET
 
     def expand_reporting(self, document: Any) -> tuple[list[Any], list[str]]:
@@ -185,15 +190,22 @@ class Expander:
         base: str | None,
     ) -> None:  # fmt: skip
         """A node object under a term without containers: its fragment when it was seen before."""
-        memo_key = self._memo_key(active, key, base, value)
+        place = (id(active), key, base)
+        misses = self._misses.get(place, 0)
+        cold = misses >= FRAGMENT_COLD_AFTER and misses % FRAGMENT_COLD_AFTER
+        memo_key = None if cold else self._memo_key(active, key, base, value)
         kept = self._kept.pop(memo_key, None) if memo_key is not None else None
         if memo_key is not None and kept is not None and kept[0] is active:
             self._kept[memo_key] = kept  # most recently used
             if kept[1] is not None:
+                self._misses[place] = 0
                 self.dropped.extend(kept[1].dropped)
                 result.setdefault(expanded_prop, []).append(kept[1])
                 return
             memo_key = None  # known not to map to a fragment: expand it, nothing to record
+        if len(self._misses) >= FRAGMENT_LIMIT and place not in self._misses:
+            self._misses.clear()
+        self._misses[place] = misses + 1
         before = len(self.dropped)
         expanded = self._expand(active, key, value, base, False)
         if memo_key is not None:
