@@ -38,7 +38,7 @@ TOLERATED_UNDEFINED_TYPES = frozenset(
 
 # Subtrees smaller than this are cheaper to expand than to look up; larger than the maximum are not
 # kept (the memo's memory stays bounded: FRAGMENT_LIMIT entries of at most that size).
-FRAGMENT_MIN_CHARS = 400
+FRAGMENT_MIN_CHARS = 200
 FRAGMENT_MAX_CHARS = 32_768
 FRAGMENT_LIMIT = 512
 # Looking a subtree up serializes it, and nested subtrees are serialized again at every level: past
