@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from microcred.services.bulk import BulkService
     from microcred.services.clr import ClrService
     from microcred.services.credentials import CredentialService
+    from microcred.services.interop.webhooks import WebhookService
     from microcred.services.issuing import CatalogService, IssuerService, PlatformService, Runtime
     from microcred.services.job_roles import JobRoleService
     from microcred.services.learning import LearningService
@@ -231,6 +232,18 @@ class Platform:
         from microcred.services.talent import TalentService
 
         return TalentService(self.runtime, self.roles)
+
+    @cached_property
+    def webhooks(self) -> WebhookService:
+        import ssl
+
+        from microcred.net.poster import GuardedPoster
+        from microcred.services.interop.webhooks import WebhookService, parse_networks
+
+        ca = self.settings.webhook_ca_file
+        context = ssl.create_default_context(cafile=str(ca)) if ca else None
+        poster = GuardedPoster(allowed=parse_networks(self.settings.webhook_allow_networks), context=context)
+        return WebhookService(self.runtime, poster)
 
     @cached_property
     def learning(self) -> LearningService:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 
@@ -23,3 +23,7 @@ class FixedClock:
 
     def now(self) -> datetime:
         return self._instant
+
+    def advance(self, delta: timedelta) -> None:
+        """Move the fixed instant on (retry schedules, expiry)."""
+        self._instant += delta

@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     allow_example_contexts: bool = False
     vcapi_insecure_dev: bool = False
     vcapi_verify_per_minute: int = 600  # per client address, for /credentials/verify and /presentations/verify
+    # Webhook receivers must be public https addresses; an operator may allow networks of their own by name
+    # (comma-separated CIDRs, e.g. 10.20.0.0/16) and a CA bundle their receivers' certificates chain to.
+    webhook_allow_networks: str = ""
+    webhook_ca_file: Path | None = None
+    webhook_dispatch: bool = True  # `microcred serve` sends webhooks in the background (else: `webhooks run`)
 
     @property
     def resolved_database_url(self) -> str:

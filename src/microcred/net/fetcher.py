@@ -23,7 +23,12 @@ TIMEOUT = 5.0
 MAX_REDIRECTS = 2
 
 
-def _public_address(host: str, port: int) -> str:
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def public_address(host: str, port: int, allowed: tuple[Network, ...] = ()) -> str:
+    """The address to connect to; every address the host resolves to must be public, or inside a
+    network the operator allowed by name."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
@@ -31,14 +36,16 @@ def _public_address(host: str, port: int) -> str:
     addresses = {str(info[4][0]) for info in infos}
     for address in addresses:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
+        if any(ip.version == net.version and ip in net for net in allowed):
+            continue
         if not ip.is_global or ip.is_multicast:
             raise FetchError(f"{host!r} resolves to the non-public address {address}; refused")
     return sorted(addresses)[0]
 
 
-class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, host: str, address: str, port: int, context: ssl.SSLContext) -> None:
-        super().__init__(host, port, timeout=TIMEOUT, context=context)
+class PinnedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, host: str, address: str, port: int, context: ssl.SSLContext, timeout: float = TIMEOUT) -> None:
+        super().__init__(host, port, timeout=timeout, context=context)
         self._address = address
 
     def connect(self) -> None:
@@ -80,8 +87,8 @@ class GuardedFetcher:
         if parts.scheme != "https" or not parts.hostname:
             raise FetchError(f"only https URLs are fetched, not {url!r}")
         port = parts.port or 443
-        address = parts.hostname if self.allow_private else _public_address(parts.hostname, port)
-        connection = _PinnedHTTPSConnection(parts.hostname, address, port, self._context)
+        address = parts.hostname if self.allow_private else public_address(parts.hostname, port)
+        connection = PinnedHTTPSConnection(parts.hostname, address, port, self._context)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         try:
             connection.request(

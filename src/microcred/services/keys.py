@@ -63,6 +63,19 @@ class KeyVault:
         nonce = secrets.token_bytes(12)
         return nonce + self._aead.encrypt(nonce, pair.seed, binding.encode())
 
+    def seal_secret(self, secret: bytes, binding: str) -> bytes:
+        """Any other secret the platform must be able to read back (a webhook's signing secret)."""
+        nonce = secrets.token_bytes(12)
+        return nonce + self._aead.encrypt(nonce, secret, b"secret\0" + binding.encode())
+
+    def open_secret(self, sealed: bytes, binding: str) -> bytes:
+        try:
+            return self._aead.decrypt(sealed[:12], sealed[12:], b"secret\0" + binding.encode())
+        except InvalidTag as exc:
+            raise SigningError(
+                f"the secret for {binding} cannot be decrypted: wrong key-encryption key or tampered record"
+            ) from exc
+
     def open(self, sealed: bytes, binding: str) -> Ed25519KeyPair:
         try:
             seed = self._aead.decrypt(sealed[:12], sealed[12:], binding.encode())

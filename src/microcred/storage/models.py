@@ -519,3 +519,62 @@ class JobRoleSkill(Base):
     skill_id: Mapped[int] = mapped_column(ForeignKey("skill_refs.id"), primary_key=True)
     essential: Mapped[bool] = mapped_column(Boolean)
     importance: Mapped[int] = mapped_column(Integer)  # 1-5; a skill's weight in matching
+
+
+class WebhookSubscription(Base):
+    """An organisation's endpoint for events; its signing secret is sealed by the key vault."""
+
+    __tablename__ = "webhook_subscriptions"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    description: Mapped[str | None] = mapped_column(String(300))
+    events: Mapped[str] = mapped_column(Text)  # JSON list of event types
+    sealed_secret: Mapped[bytes] = mapped_column(LargeBinary)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    created_by: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class WebhookDelivery(Base):
+    """One event for one subscription: the body is fixed when the event is seen, and every attempt
+    (retries and replays) sends exactly it under the same webhook-id."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "event_id"),
+        Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),
+    )
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # the webhook-id, msg_...
+    subscription_id: Mapped[str] = mapped_column(ForeignKey("webhook_subscriptions.id"), index=True)
+    event_id: Mapped[int] = mapped_column(BigInteger())  # the audit event it reports (0: a test ping)
+    event_type: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    state: Mapped[str] = mapped_column(String(16))  # pending, delivered, failed
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime())  # a sender is on it
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class WebhookAttempt(Base):
+    __tablename__ = "webhook_attempts"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(ForeignKey("webhook_deliveries.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    status: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    response: Mapped[str] = mapped_column(Text)  # the first 2 KB the receiver answered
+    milliseconds: Mapped[int] = mapped_column(Integer)
+    replay: Mapped[bool] = mapped_column(Boolean)
+
+
+class WebhookCursor(Base):
+    """How far the event scan has gone: the last audit event id, and the time expiries were found up to."""
+
+    __tablename__ = "webhook_cursors"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger())
+    moved_at: Mapped[datetime] = mapped_column(UtcDateTime())

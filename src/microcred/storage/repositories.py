@@ -16,6 +16,7 @@ from microcred.storage import models
 from microcred.storage.pathway_queries import PathwayQueries
 from microcred.storage.skill_queries import SkillQueries
 from microcred.storage.web_queries import WebQueries
+from microcred.storage.webhook_queries import WebhookQueries
 
 T = TypeVar("T")
 
@@ -24,7 +25,7 @@ class DuplicateError(Exception):
     """A uniqueness constraint refused the write (the caller decides what that means)."""
 
 
-class Repository(WebQueries, PathwayQueries, SkillQueries):
+class Repository(WebQueries, PathwayQueries, SkillQueries, WebhookQueries):
     """The unit of work's view of the database. Flushes, never commits."""
 
     def __init__(self, session: Session) -> None:
