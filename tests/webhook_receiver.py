@@ -69,7 +69,7 @@ def receiver(folder: Path) -> Iterator[Receiver]:
     state = Receiver("", ca_file)
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (the standard library's name)
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
             state.received.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
             if state.delay:
