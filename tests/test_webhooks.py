@@ -290,3 +290,95 @@ def test_expiry_claims_and_suspensions_are_events(
     clock.advance(timedelta(days=1))
     platform.webhooks.run_once()
     assert len(hooks.received) == 4, "an expiry is reported once"
+
+
+def test_the_api_manages_subscriptions_for_admins_of_their_own_organisation(
+    platform: bootstrap.Platform, issuer: Any, microcredential: Any, hooks: Receiver, clock: FixedClock
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from microcred.api.app import create_app
+
+    other = platform.issuers.create(name="Other Academy", slug="other", country="DE")
+    tokens = {}
+    for name, email, role, org in (
+        ("admin", "admin@tu.example", "issuer_admin", issuer.slug),
+        ("staff", "staff@tu.example", "issuer_staff", issuer.slug),
+        ("other", "admin@other.example", "issuer_admin", other.slug),
+        ("root", "root@example.org", "platform_admin", None),
+    ):
+        platform.accounts.create_user(email, "correct horse battery", role, organisation=org)
+        tokens[name] = {"Authorization": "Bearer " + platform.accounts.create_token(email, role).token}
+    with TestClient(create_app(platform), raise_server_exceptions=False) as client:
+        made = client.post("/api/v1/webhooks", json={"url": hooks.url, "events": ["award.issued"]},
+                           headers=tokens["admin"])  # fmt: skip
+        assert made.status_code == 201, made.text
+        sub = made.json()
+        assert sub["secret"].startswith("whsec_") and sub["events"] == ["award.issued"]
+        assert "secret" not in client.get(f"/api/v1/webhooks/{sub['id']}", headers=tokens["admin"]).json()
+
+        refused = client.post("/api/v1/webhooks", json={"url": "https://10.0.0.1/x"}, headers=tokens["admin"])
+        assert refused.status_code == 422 and "non-public" in refused.json()["detail"]
+        assert client.post("/api/v1/webhooks", json={"url": hooks.url}, headers=tokens["staff"]).status_code == 403
+        for method, path in (("GET", ""), ("PATCH", ""), ("DELETE", ""), ("POST", "/test"), ("GET", "/deliveries")):
+            answer = client.request(method, f"/api/v1/webhooks/{sub['id']}{path}", json={}, headers=tokens["other"])
+            assert answer.status_code == 404, (method, path, answer.text)
+        assert client.get("/api/v1/webhooks", headers=tokens["other"]).json() == []
+        assert [s["id"] for s in client.get("/api/v1/webhooks", headers=tokens["root"]).json()] == [sub["id"]]
+        no_org = client.post("/api/v1/webhooks", json={"url": hooks.url}, headers=tokens["root"])
+        assert no_org.status_code == 422 and "organisation" in no_org.json()["detail"]
+
+        ping = client.post(f"/api/v1/webhooks/{sub['id']}/test", headers=tokens["admin"]).json()
+        assert ping["status"] == 204 and not ping["replay"]
+        platform.awards.award(AwardRequest(microcredential.id, "ada@example.org"))
+        clock.advance(timedelta(minutes=1))
+        platform.webhooks.run_once()
+        listed = client.get(f"/api/v1/webhooks/{sub['id']}/deliveries", headers=tokens["admin"]).json()
+        assert listed["total"] == 2 and {d["type"] for d in listed["items"]} == {"award.issued", "webhook.test"}
+        issued = next(d for d in listed["items"] if d["type"] == "award.issued")
+        detail = client.get(f"/api/v1/webhook-deliveries/{issued['id']}", headers=tokens["admin"]).json()
+        assert detail["body"]["type"] == "award.issued" and len(detail["attemptLog"]) == 1
+        assert client.get(f"/api/v1/webhook-deliveries/{issued['id']}", headers=tokens["other"]).status_code == 404
+        replayed = client.post(f"/api/v1/webhook-deliveries/{issued['id']}/replay", headers=tokens["admin"]).json()
+        assert replayed["replay"] and replayed["status"] == 204
+        assert hooks.received[-1].headers["webhook-id"] == issued["id"]
+
+        paused = client.patch(f"/api/v1/webhooks/{sub['id']}", json={"enabled": False}, headers=tokens["admin"])
+        assert paused.json()["enabled"] is False
+        bad = client.patch(f"/api/v1/webhooks/{sub['id']}", json={"events": ["nope"]}, headers=tokens["admin"])
+        assert bad.status_code == 422
+        assert (
+            client.get(f"/api/v1/webhooks/{sub['id']}/deliveries?state=odd", headers=tokens["admin"]).status_code == 422
+        )
+        rotated = client.post(f"/api/v1/webhooks/{sub['id']}/secret", headers=tokens["admin"]).json()["secret"]
+        assert rotated.startswith("whsec_") and rotated != sub["secret"]
+        assert client.delete(f"/api/v1/webhooks/{sub['id']}", headers=tokens["admin"]).status_code == 204
+        assert client.get(f"/api/v1/webhooks/{sub['id']}", headers=tokens["admin"]).status_code == 404
+        assert client.get(f"/api/v1/webhook-deliveries/{issued['id']}", headers=tokens["admin"]).status_code == 404
+
+
+def test_the_cli_subscribes_sends_lists_and_replays(tmp_path: Path, database_url: str, hooks: Receiver) -> None:
+    from tests.test_platform_cli import _cli, _env, _json
+
+    env = _env(tmp_path, database_url) | {
+        "MICROCRED_WEBHOOK_ALLOW_NETWORKS": "127.0.0.1/32", "MICROCRED_WEBHOOK_CA_FILE": str(hooks.ca_file),
+    }  # fmt: skip
+    assert _cli(env, "init").returncode == 0
+    assert (
+        _cli(env, "issuer", "create", "--name", "TU Example", "--slug", "tu-example", "--country", "NL").returncode == 0
+    )
+    refused = _cli(env, "webhooks", "add", "https://10.0.0.7/hook", "--org", "tu-example")
+    assert refused.returncode == 2 and "non-public" in refused.stderr and "Traceback" not in refused.stderr
+    unknown = _cli(env, "webhooks", "add", hooks.url, "--org", "nobody")
+    assert unknown.returncode == 2 and "no organisation 'nobody'" in unknown.stderr
+    made = _json(_cli(env, "webhooks", "add", hooks.url, "--org", "tu-example", "--event", "award.issued", "--json"))
+    assert made["secret"].startswith("whsec_")
+    assert [s["id"] for s in _json(_cli(env, "webhooks", "list", "--json"))] == [made["id"]]
+    ping = _json(_cli(env, "webhooks", "test", made["id"], "--json"))
+    assert ping["status"] == 204
+    got = hooks.received[-1]
+    assert standardwebhooks.Webhook(made["secret"]).verify(got.body, got.headers)["type"] == "webhook.test"
+    [delivery] = _json(_cli(env, "webhooks", "deliveries", made["id"], "--json"))["items"]
+    assert _json(_cli(env, "webhooks", "replay", delivery["id"], "--json"))["replay"] is True
+    assert _json(_cli(env, "webhooks", "run", "--json")) == {"created": 0, "attempts": 0}
+    assert _cli(env, "webhooks", "replay", "msg_nope").returncode == 2

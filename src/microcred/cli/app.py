@@ -17,6 +17,7 @@ from microcred.cli import fanout
 from microcred.cli import pathways as pathway_commands
 from microcred.cli import platform as platform_commands
 from microcred.cli import skills as skill_commands
+from microcred.cli import webhooks as webhook_commands
 from microcred.cli.consoles import err, escape, out
 from microcred.cli.options import TYPER, instant
 from microcred.errors import InputError, MicrocredError, UsageError
@@ -342,6 +343,7 @@ def demo(
 platform_commands.register(app)
 pathway_commands.register(app)
 skill_commands.register(app)
+webhook_commands.register(app)
 
 
 def _command_for(args: list[str]) -> Any:

@@ -157,7 +157,10 @@ class MicrocredentialVersion(Base):
 
 class Award(Base):
     __tablename__ = "awards"
-    __table_args__ = (Index("ix_awards_issuer_issued", "issuer_id", "issued_at"),)
+    __table_args__ = (
+        Index("ix_awards_issuer_issued", "issuer_id", "issued_at"),
+        Index("ix_awards_valid_until", "valid_until"),  # the webhook scan finds expiries by time
+    )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the credential's urn:uuid
     issuer_id: Mapped[int] = mapped_column(ForeignKey("issuers.id"))
     version_id: Mapped[int] = mapped_column(ForeignKey("microcredential_versions.id"), index=True)

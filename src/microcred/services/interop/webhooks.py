@@ -291,7 +291,11 @@ class WebhookService:
         return sum(1 for delivery_id in due if self._attempt(delivery_id, replay=False) is not None)
 
     def run_once(self) -> tuple[int, int]:
-        """One round of the background sender: scan, then send what is due."""
+        """One round of the background sender: scan, then send what is due. With no subscription at all,
+        nothing is written (every server process runs this every few seconds)."""
+        with self.runtime.db.read() as repo:
+            if not repo.webhook_subscriptions():
+                return 0, 0
         try:
             created = self.scan()
         except _Raced:
@@ -391,3 +395,21 @@ def _award_data(repo: Repository, base_url: str, award: models.Award) -> dict[st
         "issuedAt": _iso(award.issued_at),
         "validUntil": _iso(award.valid_until),
     }
+
+
+# -- what the API and the CLI print ----------------------------------------
+def subscription_json(row: models.WebhookSubscription) -> dict[str, Any]:
+    return {"id": row.id, "url": row.url, "events": json.loads(row.events), "enabled": row.enabled,
+            "description": row.description, "createdAt": row.created_at.isoformat(), "createdBy": row.created_by}  # fmt: skip
+
+
+def delivery_json(row: models.WebhookDelivery) -> dict[str, Any]:
+    return {"id": row.id, "type": row.event_type, "state": row.state, "attempts": row.attempts,
+            "lastStatus": row.last_status, "createdAt": row.created_at.isoformat(),
+            "nextAttemptAt": row.next_attempt_at.isoformat() if row.next_attempt_at else None,
+            "deliveredAt": row.delivered_at.isoformat() if row.delivered_at else None}  # fmt: skip
+
+
+def attempt_json(row: models.WebhookAttempt) -> dict[str, Any]:
+    return {"at": row.at.isoformat(), "status": row.status, "error": row.error, "response": row.response,
+            "milliseconds": row.milliseconds, "replay": row.replay}  # fmt: skip

@@ -1,4 +1,4 @@
-"""webhook subscriptions, deliveries, attempts and the event scan's cursors
+"""webhook subscriptions, deliveries, attempts and the event scan's cursors; awards indexed by expiry
 
 Revision ID: 0011
 Revises: 0010
@@ -19,6 +19,7 @@ BIG = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
+    op.create_index("ix_awards_valid_until", "awards", ["valid_until"])
     op.create_table(
         "webhook_subscriptions",
         sa.Column("id", sa.String(length=36), nullable=False),
@@ -92,3 +93,4 @@ def downgrade() -> None:
     op.drop_table("webhook_attempts")
     op.drop_table("webhook_deliveries")
     op.drop_table("webhook_subscriptions")
+    op.drop_index("ix_awards_valid_until", table_name="awards")
