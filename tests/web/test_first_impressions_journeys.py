@@ -98,7 +98,12 @@ def test_the_wallet_shows_badges(new_page: Any, live: Live, width: int) -> None:
     sign_in(page, email)
     assert page.url.endswith("/wallet")
     entry = page.locator(".entry").first
-    assert entry.locator("img.badge-thumb").evaluate("img => img.complete && img.naturalWidth > 0")
+    loaded = (  # wait for the image if it is still on its way (a loaded machine), then check it decoded
+        "img => img.complete ? img.naturalWidth > 0 : new Promise(done => {"
+        " img.addEventListener('load', () => done(img.naturalWidth > 0));"
+        " img.addEventListener('error', () => done(false)); })"
+    )
+    assert entry.locator("img.badge-thumb").evaluate(loaded)
     expect(entry.locator(".status")).to_have_text("Valid")
     screenshot(page, f"wallet-{width}")
 
