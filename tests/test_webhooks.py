@@ -136,6 +136,10 @@ def test_failures_are_retried_on_schedule_then_given_up_after_a_day(
     assert attempt.status == 204 and attempt.replay
     assert platform.webhooks.delivery(delivery.id, issuer.organisation_id)[0].state == "delivered"
     assert hooks.received[-1].body == hooks.received[0].body and hooks.received[-1].headers["webhook-id"] == delivery.id
+    platform.webhooks.replay(delivery.id, None, "root@example.org")  # a platform admin, from any organisation
+    with platform.runtime.db.read() as repo:
+        logged = [e for e in repo.audit_events(issuer.organisation_id) if e.action == "webhook.replay"]
+    assert [e.actor for e in logged] == ["root@example.org", "admin@tu.example"], "in the owner's log, newest first"
 
 
 def test_a_retry_that_succeeds_ends_the_schedule(

@@ -81,19 +81,15 @@ def deliveries(
 @webhooks_app.command("replay")
 def replay(delivery: Annotated[str, typer.Argument(help="A delivery id (msg_...).")], as_json: JsonOpt = False) -> None:
     """Send a delivery again now, under the same webhook-id."""
-    from microcred.services.interop.webhooks import attempt_json
-
     attempt = platform().webhooks.replay(delivery, None, "cli")
-    emit(as_json, attempt_json(attempt), f"answered {attempt.status}" if attempt.status else f"failed: {attempt.error}")
+    _emit_attempt(as_json, attempt)
 
 
 @webhooks_app.command("test")
 def ping(subscription: Annotated[str, typer.Argument(help="A subscription id.")], as_json: JsonOpt = False) -> None:
     """Send a webhook.test event now."""
-    from microcred.services.interop.webhooks import attempt_json
-
     attempt = platform().webhooks.ping(subscription, None, "cli")
-    emit(as_json, attempt_json(attempt), f"answered {attempt.status}" if attempt.status else f"failed: {attempt.error}")
+    _emit_attempt(as_json, attempt)
 
 
 @webhooks_app.command("run")
@@ -116,6 +112,12 @@ def run(
         return
     finally:
         built.close()
+
+
+def _emit_attempt(as_json: bool, attempt: Any) -> None:
+    from microcred.services.interop.webhooks import attempt_json
+
+    emit(as_json, attempt_json(attempt), f"answered {attempt.status}" if attempt.status else f"failed: {attempt.error}")
 
 
 def register(app: typer.Typer) -> None:

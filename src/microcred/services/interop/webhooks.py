@@ -202,12 +202,13 @@ class WebhookService:
 
     def replay(self, delivery_id: str, organisation_id: int | None, actor: str) -> models.WebhookAttempt:
         """Send a delivery again now, whatever its state (same webhook-id: receivers can skip it)."""
-        self.delivery(delivery_id, organisation_id)
+        row, _attempts = self.delivery(delivery_id, organisation_id)
+        owner = self.subscription(row.subscription_id, organisation_id).organisation_id
         attempt = self._attempt(delivery_id, replay=True)
         if attempt is None:
             raise InputError("this delivery is being sent right now; try again in a minute")
-        with self.runtime.db.transaction() as repo:
-            self.runtime.audit(repo, actor, "webhook.replay", organisation_id, delivery_id, status=attempt.status)
+        with self.runtime.db.transaction() as repo:  # the owner's log, also when a platform admin replays
+            self.runtime.audit(repo, actor, "webhook.replay", owner, delivery_id, status=attempt.status)
         return attempt
 
     def ping(self, subscription_id: str, organisation_id: int | None, actor: str) -> models.WebhookAttempt:
@@ -246,11 +247,10 @@ class WebhookService:
                 "expiry", start, int(until.timestamp()), now
             ):
                 return  # nothing new, or another process has recorded this stretch
-            for award in awards:
-                if award.valid_until and int(award.valid_until.timestamp()) <= int(until.timestamp()):
-                    issuer = repo.issuer(award.issuer_id)
-                    self.runtime.audit(repo, "system", "award.expire", issuer.organisation_id if issuer else None,
-                                       award.id, valid_until=_iso(award.valid_until))  # fmt: skip
+            for award in awards:  # all of them up to `until`: the query stops there
+                issuer = repo.issuer(award.issuer_id)
+                self.runtime.audit(repo, "system", "award.expire", issuer.organisation_id if issuer else None,
+                                   award.id, valid_until=_iso(award.valid_until))  # fmt: skip
 
     def _scan_batch(self) -> tuple[int, bool]:
         now = self.runtime.clock.now()
