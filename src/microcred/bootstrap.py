@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from microcred.clock import Clock
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from microcred.services.bulk import BulkService
     from microcred.services.clr import ClrService
     from microcred.services.credentials import CredentialService
+    from microcred.services.interop.oauth import OAuthServer
+    from microcred.services.interop.ob3_host import Ob3Host
     from microcred.services.interop.webhooks import WebhookService
     from microcred.services.issuing import CatalogService, IssuerService, PlatformService, Runtime
     from microcred.services.job_roles import JobRoleService
@@ -244,6 +247,31 @@ class Platform:
         context = ssl.create_default_context(cafile=str(ca)) if ca else None
         poster = GuardedPoster(allowed=parse_networks(self.settings.webhook_allow_networks), context=context)
         return WebhookService(self.runtime, poster)
+
+    @cached_property
+    def oauth(self) -> OAuthServer:
+        from microcred.services.interop.oauth import OAuthServer
+
+        return OAuthServer(self.runtime)
+
+    @cached_property
+    def ob3_host(self) -> Ob3Host:
+        from microcred.services.interop.ob3_host import Ob3Host
+
+        return Ob3Host(self.runtime, self.wallet)
+
+    def ob3_description(self) -> dict[str, Any]:
+        """The Service Description Document of this installation's OB 3.0 API."""
+        from microcred.standards.ob3_api import ServiceUrls, service_description
+
+        base = self.runtime.base_url
+        urls = ServiceUrls(
+            api=f"{base}/ims/ob/v3p0", registration=f"{base}/oauth/register", authorization=f"{base}/oauth/authorize",
+            token=f"{base}/oauth/token", revocation=f"{base}/oauth/revoke",
+            terms=self.settings.terms_url or f"{base}/terms", privacy=self.settings.privacy_url or f"{base}/privacy",
+            image=f"{base}/static/favicon.svg",
+        )  # fmt: skip
+        return service_description(f"microcred ({urlsplit(base).netloc})", urls)
 
     @cached_property
     def learning(self) -> LearningService:

@@ -41,6 +41,16 @@ class Settings(BaseSettings):
     webhook_allow_networks: str = ""
     webhook_ca_file: Path | None = None
     webhook_dispatch: bool = True  # `microcred serve` sends webhooks in the background (else: `webhooks run`)
+    # The OB 3.0 API: where this installation's terms of service and privacy policy are (default: the
+    # pages it serves itself), and how many client registrations one address may make per minute.
+    terms_url: str | None = None
+    privacy_url: str | None = None
+    oauth_registrations_per_minute: int = 10
+    # Learners may connect their wallets to other OB 3.0 hosts only when the operator allows it (it
+    # reaches the network); networks of the operator's own and a CA bundle as for webhooks.
+    allow_host_connections: bool = False
+    connect_allow_networks: str = ""
+    connect_ca_file: Path | None = None
 
     @property
     def resolved_database_url(self) -> str:

@@ -21,6 +21,7 @@ the CLI maps them to exit codes, the HTTP API to problem+json.
     ├── SigningError               code "signing"      signing failed or produced an invalid proof
     ├── AuthError                  code "unauthorized" no or unknown credentials (token, session)
     ├── ForbiddenError             code "forbidden"    signed in, but not allowed to do this
+    ├── OAuthError                 code "oauth"        an OAuth 2.0 refusal, with its registered `error` code
     └── RateLimitedError           code "rate_limited" too many attempts; retry after a delay
 """
 
@@ -97,6 +98,17 @@ class AuthError(MicrocredError):
 
 class ForbiddenError(MicrocredError):
     code = "forbidden"
+
+
+class OAuthError(MicrocredError):
+    """RFC 6749 section 5.2 and RFC 7591 section 3.2.2: `error` is the code a client acts on."""
+
+    code = "oauth"
+
+    def __init__(self, error: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.error = error
+        self.status = status
 
 
 class RateLimitedError(MicrocredError):

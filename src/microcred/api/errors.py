@@ -14,12 +14,14 @@ from microcred.errors import (
     ForbiddenError,
     InputError,
     MicrocredError,
+    OAuthError,
     RateLimitedError,
     ResolutionError,
     SigningError,
     UsageError,
 )
 from microcred.services.issuing import Conflict, NotFound
+from microcred.standards import ob3_api
 
 PROBLEM = "application/problem+json"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -33,6 +35,7 @@ STATUS: dict[type[Exception], int] = {
     Conflict: 409,
     AuthError: 401,
     ForbiddenError: 403,
+    OAuthError: 400,
     RateLimitedError: 429,
     UsageError: 400,
     InputError: 422,
@@ -69,10 +72,37 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
 
 
 def status_for(exc: Exception) -> int:
+    if isinstance(exc, OAuthError):
+        return exc.status
     for cls in type(exc).__mro__:
         if cls in STATUS:
             return STATUS[cls]
     return 500
+
+
+OB3_API = "/ims/ob/v3p0/"
+
+
+def imsx(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """The OB 3.0 API's error body (Imsx_StatusInfo) with the status; a 401 names the Bearer scheme."""
+    if status == 401:
+        headers = {"WWW-Authenticate": 'Bearer realm="microcred", error="invalid_token"', **(headers or {})}
+    return JSONResponse(ob3_api.status_info(status, detail), status_code=status, headers=headers)
+
+
+def oauth_error(exc: OAuthError) -> JSONResponse:
+    """RFC 6749 5.2: {"error", "error_description"}, never cached; a client that failed to authenticate
+    is told the scheme to use."""
+    headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="microcred"'
+    body = {"error": exc.error, "error_description": _ascii(exc.message)}
+    return JSONResponse(body, status_code=exc.status, headers=headers)
+
+
+def _ascii(text: str) -> str:
+    """error_description may only hold %x20-21 / %x23-5B / %x5D-7E (no quote, no backslash)."""
+    return "".join(c if 0x20 <= ord(c) <= 0x7E and c not in '"\\' else "'" if c == '"' else " " for c in text)
 
 
 def _html(request: Request, status: int, detail: str) -> Response | None:
@@ -94,6 +124,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(MicrocredError)
     async def _microcred(request: Request, exc: MicrocredError) -> Response:
         status = status_for(exc)
+        if isinstance(exc, OAuthError):
+            return oauth_error(exc)
+        if request.url.path.startswith(OB3_API):
+            return imsx(status, exc.message)
         page = _html(request, status, exc.message)
         if page is not None:
             return page
@@ -103,12 +137,17 @@ def install(app: FastAPI) -> None:
         return response
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if request.url.path.startswith(OB3_API):
+            where = ", ".join(".".join(str(p) for p in e.get("loc", ())) for e in exc.errors()[:5])
+            return imsx(400, f"the request's parameters are not valid ({where})")
         errors = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg"))} for e in exc.errors()[:20]]
         return problem(422, "validation", "the request does not match the API's schema", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if request.url.path.startswith(OB3_API):
+            return imsx(exc.status_code, str(exc.detail))
         page = _html(request, exc.status_code, str(exc.detail))
         if page is not None:
             return page
@@ -119,6 +158,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
+        if request.url.path.startswith(OB3_API):
+            return imsx(500, "an unexpected error occurred; nothing was changed")
         page = _html(request, 500, "an unexpected error occurred; nothing was changed")
         return (
             page if page is not None else problem(500, "internal", "an unexpected error occurred; nothing was changed")

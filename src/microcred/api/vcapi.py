@@ -33,7 +33,8 @@ DEV_ACTOR = "vcapi-dev"
 class RateLimiter:
     """A token bucket per client address: `per_minute` requests, refilled continuously."""
 
-    def __init__(self, per_minute: int, clock: Any = time.monotonic) -> None:
+    def __init__(self, per_minute: int, clock: Any = time.monotonic, what: str = "verification requests") -> None:
+        self.what = what
         self.rate = per_minute / 60.0
         self.capacity = float(per_minute)
         self.clock = clock
@@ -50,7 +51,7 @@ class RateLimiter:
             if tokens < 1:
                 self._buckets[client] = (tokens, now)
                 wait = math.ceil((1 - tokens) / self.rate)
-                raise RateLimitedError(f"too many verification requests; retry in {wait} s", wait)
+                raise RateLimitedError(f"too many {self.what}; retry in {wait} s", wait)
             if len(self._buckets) > 10_000:
                 self._buckets.clear()
             self._buckets[client] = (tokens - 1, now)

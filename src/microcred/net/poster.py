@@ -9,14 +9,14 @@ as an Answer to record.
 
 from __future__ import annotations
 
-import http.client
 import ssl
 import time
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from microcred.errors import FetchError
-from microcred.net.fetcher import MAX_REDIRECTS, Network, PinnedHTTPSConnection, public_address
+from microcred.net.client import GuardedClient
+from microcred.net.fetcher import Network, public_address
 
 TIMEOUT = 10.0
 KEPT_BYTES = 2048  # of a receiver's answer, for the delivery log
@@ -54,36 +54,18 @@ class GuardedPoster:
     def __init__(
         self, *, allowed: tuple[Network, ...] = (), context: ssl.SSLContext | None = None, timeout: float = TIMEOUT
     ) -> None:
-        self.allowed = allowed
-        self.context = context or ssl.create_default_context()
-        self.timeout = timeout
+        self.client = GuardedClient(
+            allowed=allowed, context=context, timeout=timeout, check=check_target, agent="microcred-webhooks"
+        )
+
+    @property
+    def allowed(self) -> tuple[Network, ...]:
+        return self.client.allowed
 
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> Answer:
         start = time.monotonic()
         try:
-            for _ in range(MAX_REDIRECTS + 1):
-                status, location, answer = self._post(url, body, headers)
-                if status in (307, 308) and location:
-                    url = urljoin(url, location)
-                    continue
-                return Answer(status, answer, None, time.monotonic() - start)
-            error = f"more than {MAX_REDIRECTS} redirects"
+            answer = self.client.request("POST", url, body, headers, max_bytes=KEPT_BYTES, cut=True)
         except FetchError as exc:
-            error = exc.message
-        return Answer(None, "", error, time.monotonic() - start)
-
-    def _post(self, url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str | None, str]:
-        address = check_target(url, self.allowed)  # again at every hop: a redirect is a new target
-        parts = urlsplit(url)
-        assert parts.hostname is not None
-        connection = PinnedHTTPSConnection(parts.hostname, address, parts.port or 443, self.context, self.timeout)
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        try:
-            connection.request("POST", path, body=body, headers={**headers, "user-agent": "microcred-webhooks"})
-            response = connection.getresponse()
-            answer = response.read(KEPT_BYTES).decode("utf-8", "replace")
-            return response.status, response.getheader("Location"), answer
-        except (OSError, http.client.HTTPException) as exc:
-            raise FetchError(f"posting to {parts.hostname} failed: {exc}") from exc
-        finally:
-            connection.close()
+            return Answer(None, "", exc.message, time.monotonic() - start)
+        return Answer(answer.status, answer.body.decode("utf-8", "replace"), None, time.monotonic() - start)

@@ -26,9 +26,10 @@ from microcred.services.credentials import CredentialService
 from microcred.services.issuing import Conflict, NotFound, Runtime
 from microcred.services.presentation import describe, state_of
 from microcred.services.web_accounts import SessionUser
-from microcred.standards import baking, safejson
+from microcred.standards import baking, jose, safejson
 from microcred.standards.dates import format_datetime
 from microcred.standards.inputs import looks_like_jwt
+from microcred.standards.ob3_api import equality_key
 from microcred.standards.vc import as_list
 from microcred.standards.verify import FAILED, Report
 from microcred.storage import models
@@ -65,6 +66,15 @@ class WalletEntry:
     state: str  # verified, expired, revoked, suspended, failed
     skills: list[str]
     image: str | None = None  # the badge: this installation's image URL or a data: URI (the page's CSP allows no other)
+
+
+@dataclass(frozen=True, slots=True)
+class _Accepted:
+    format: str  # json or jwt
+    content: str  # as kept: compact JSON, or the JWT as received
+    credential: dict[str, Any]
+    credential_id: str | None
+    digest: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +237,41 @@ class WalletService:
     def import_credential(
         self, user: SessionUser, data: bytes | str, source: str, *, public: bool = False
     ) -> models.WalletItem:
+        accepted = self._accepted(user, data)
+        self._refuse_duplicate(user, accepted.digest, accepted.credential_id)
+        with self.runtime.db.transaction() as repo:
+            item = repo.add(self._new_item(user, accepted, source, public))
+            self.runtime.audit(repo, user.email, "wallet.import", None, item.id, source=source[:200])
+        self._changed(user)
+        return item
+
+    def upsert(self, user: SessionUser, data: bytes | str, source: str) -> tuple[bool, str, str]:
+        """Add a credential, or replace the one it equals (OB 3.0 credential equality: the same id, or
+        the same issuer, achievement, subject and issuance): (created, format, the credential as kept).
+        A credential issued here stays as we signed it."""
+        accepted = self._accepted(user, data)
+        award = self._issued_here(user, accepted.credential_id)
+        if award is not None:
+            return False, "json", award.credential
+        key = equality_key(accepted.credential)
+        with self.runtime.db.transaction() as repo:
+            same = next((i for i in repo.wallet_items(user.id) if _item_key(i) == key), None)
+            if same is None:
+                item = repo.add(self._new_item(user, accepted, source, False))
+                self.runtime.audit(repo, user.email, "wallet.import", None, item.id, source=source[:200])
+            else:
+                item, summary = same, _summary(accepted.credential)
+                item.digest, item.credential_id, item.format = accepted.digest, accepted.credential_id, accepted.format
+                item.content, item.name, item.issuer_name = accepted.content, summary["name"][:500], summary["issuer_name"]
+                item.issuer, item.valid_until = summary["issuer"][:2000], summary["valid_until"]
+                self.runtime.audit(repo, user.email, "wallet.replace", None, item.id, source=source[:200])
+            answer = (same is None, item.format, item.content)
+        self._states.pop(item.id, None)
+        self._changed(user)
+        return answer
+
+    def _accepted(self, user: SessionUser, data: bytes | str) -> _Accepted:
+        """The credential verified and shown to be this learner's (ImportRefused, with the report, if not)."""
         if not user.verified:
             raise ImportRefused(
                 "confirm your email address first: a credential counts as yours when it was issued to it"
@@ -248,22 +293,20 @@ class WalletService:
         )
         credential = report.credential
         credential_id = credential.get("id") if isinstance(credential.get("id"), str) else None
-        digest = hashlib.sha256(content.encode()).hexdigest()
-        self._refuse_duplicate(user, digest, credential_id)
-        summary = _summary(credential)
-        with self.runtime.db.transaction() as repo:
-            item = repo.add(
-                models.WalletItem(
-                    id=str(uuid.uuid4()), user_id=user.id, digest=digest, credential_id=credential_id, format=fmt,
-                    content=content, name=summary["name"][:500], issuer_name=summary["issuer_name"],
-                    issuer=summary["issuer"][:2000], valid_until=summary["valid_until"], public=public,
-                    source=source[:500], imported_at=self.runtime.clock.now(),
-                )
-            )  # fmt: skip
-            self.runtime.audit(repo, user.email, "wallet.import", None, item.id, source=source[:200])
+        return _Accepted(fmt, content, credential, credential_id, hashlib.sha256(content.encode()).hexdigest())
+
+    def _new_item(self, user: SessionUser, accepted: _Accepted, source: str, public: bool) -> models.WalletItem:
+        summary = _summary(accepted.credential)
+        return models.WalletItem(
+            id=str(uuid.uuid4()), user_id=user.id, digest=accepted.digest, credential_id=accepted.credential_id,
+            format=accepted.format, content=accepted.content, name=summary["name"][:500],
+            issuer_name=summary["issuer_name"], issuer=summary["issuer"][:2000], valid_until=summary["valid_until"],
+            public=public, source=source[:500], imported_at=self.runtime.clock.now(),
+        )  # fmt: skip
+
+    def _changed(self, user: SessionUser) -> None:
         for listener in self.listeners:
             listener(user.email)
-        return item
 
     def _refuse_duplicate(self, user: SessionUser, digest: str, credential_id: str | None) -> None:
         with self.runtime.db.read() as repo:
@@ -391,6 +434,23 @@ def _manifest_items(archive: zipfile.ZipFile) -> list[dict[str, Any]]:
     if not isinstance(items, list) or not all(isinstance(i, dict) and isinstance(i.get("file"), str) for i in items):
         raise ImportRefused(f"{MANIFEST} in the archive is not a microcred wallet manifest")
     return items
+
+
+def item_credential(item: models.WalletItem) -> dict[str, Any] | None:
+    """The credential a wallet item holds (a JWT's `vc` claim, or the JSON itself); it was verified when
+    it came in, so nothing is checked here."""
+    if item.format == "jwt":
+        try:
+            return jose.credential_of(jose.decode(item.content)[1])
+        except MicrocredError:
+            return None
+    found = json.loads(item.content)
+    return found if isinstance(found, dict) else None
+
+
+def _item_key(item: models.WalletItem) -> str | None:
+    credential = item_credential(item)
+    return equality_key(credential) if credential is not None else None
 
 
 def _summary(credential: dict[str, Any]) -> dict[str, Any]:

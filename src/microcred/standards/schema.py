@@ -14,6 +14,9 @@ SCHEMAS = {
     "AchievementCredential": "ob_v3p0_achievementcredential_schema.json",
     "EndorsementCredential": "ob_v3p0_endorsementcredential_schema.json",
     "VerifiableCredential": "verifiable-credential-schema.json",
+    "Profile": "ob_v3p0_profile_schema.json",
+    "GetOpenBadgeCredentialsResponse": "ob_v3p0_getopenbadgecredentialsresponse_schema.json",
+    "Imsx_StatusInfo": "ob_v3p0_imsx_statusinfo_schema.json",
 }
 
 

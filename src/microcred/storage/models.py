@@ -581,3 +581,101 @@ class WebhookCursor(Base):
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     position: Mapped[int] = mapped_column(BigInteger())
     moved_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class OAuthClient(Base):
+    """An application registered with us (RFC 7591) to use the Open Badges 3.0 API for learners."""
+
+    __tablename__ = "oauth_clients"
+    client_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(300))
+    metadata_json: Mapped[str] = mapped_column(Text)  # the registration as accepted
+    registered_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    secret_expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    registered_from: Mapped[str] = mapped_column(String(64))
+
+
+class OAuthCode(Base):
+    """An authorization code: single use, bound to its client, redirect URI and PKCE challenge."""
+
+    __tablename__ = "oauth_codes"
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("oauth_clients.client_id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    redirect_uri: Mapped[str] = mapped_column(String(2000))
+    scope: Mapped[str] = mapped_column(String(1000))
+    challenge: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    grant_id: Mapped[str | None] = mapped_column(String(36))  # the grant its exchange made
+
+
+class OAuthGrant(Base):
+    """A learner's consent to one client for some scopes; its tokens all go when it is revoked."""
+
+    __tablename__ = "oauth_grants"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("oauth_clients.client_id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    scope: Mapped[str] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class OAuthToken(Base):
+    """An access or refresh token of a grant; only its SHA-256 is kept. A refresh token is used once
+    (rotation): `used_at` set, a new pair issued."""
+
+    __tablename__ = "oauth_tokens"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    grant_id: Mapped[str] = mapped_column(ForeignKey("oauth_grants.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # access or refresh
+    scope: Mapped[str] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class ApiProfile(Base):
+    """The Profile a learner's OB 3.0 API clients read and write (PUT /profile keeps what was sent)."""
+
+    __tablename__ = "api_profiles"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    document: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class HostRegistration(Base):
+    """Our client registration at another OB 3.0 host: made once, used for every learner who connects."""
+
+    __tablename__ = "host_registrations"
+    api_url: Mapped[str] = mapped_column(String(500), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    endpoints: Mapped[str] = mapped_column(Text)  # JSON: registration, authorization, token, scopes
+    client_id: Mapped[str] = mapped_column(String(300))
+    sealed_secret: Mapped[bytes] = mapped_column(LargeBinary)
+    registered_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    secret_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class HostConnection(Base):
+    """A learner's wallet connected to another OB 3.0 host; tokens and the pending PKCE verifier sealed."""
+
+    __tablename__ = "host_connections"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    api_url: Mapped[str] = mapped_column(ForeignKey("host_registrations.api_url"))
+    state: Mapped[str] = mapped_column(String(16))  # pending, connected, disconnected
+    state_hash: Mapped[str | None] = mapped_column(String(64), index=True)  # the OAuth state while pending
+    sealed_verifier: Mapped[bytes | None] = mapped_column(LargeBinary)
+    scope: Mapped[str] = mapped_column(String(1000))
+    sealed_access: Mapped[bytes | None] = mapped_column(LargeBinary)
+    sealed_refresh: Mapped[bytes | None] = mapped_column(LargeBinary)
+    access_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_pull_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_result: Mapped[str | None] = mapped_column(Text)

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from microcred.storage import models
+from microcred.storage.oauth_queries import OAuthQueries
 from microcred.storage.pathway_queries import PathwayQueries
 from microcred.storage.skill_queries import SkillQueries
 from microcred.storage.web_queries import WebQueries
@@ -25,7 +26,7 @@ class DuplicateError(Exception):
     """A uniqueness constraint refused the write (the caller decides what that means)."""
 
 
-class Repository(WebQueries, PathwayQueries, SkillQueries, WebhookQueries):
+class Repository(WebQueries, PathwayQueries, SkillQueries, WebhookQueries, OAuthQueries):
     """The unit of work's view of the database. Flushes, never commits."""
 
     def __init__(self, session: Session) -> None:
