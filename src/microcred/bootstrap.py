@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from microcred.services.clr import ClrService
     from microcred.services.credentials import CredentialService
     from microcred.services.interop.oauth import OAuthServer
+    from microcred.services.interop.ob3_consumer import Ob3Consumer
     from microcred.services.interop.ob3_host import Ob3Host
     from microcred.services.interop.webhooks import WebhookService
     from microcred.services.issuing import CatalogService, IssuerService, PlatformService, Runtime
@@ -48,6 +49,8 @@ class Options:
     local: DocumentSource | None = None  # this installation's issuers and status lists
     examples: bool = False  # the W3C example contexts (conformance runs only)
     inline_contexts: bool = True  # inline context objects that only add terms
+    fetch_networks: str = ""  # networks of the operator's own that fetching may reach (CIDRs)
+    fetch_ca_file: str | None = None  # and the CA bundle their certificates chain to
 
 
 def build_credential_service(options: Options, clock: Clock | None = None) -> CredentialService:
@@ -73,9 +76,16 @@ def build_credential_service(options: Options, clock: Clock | None = None) -> Cr
     if options.local is not None:
         sources.append(options.local)
     if options.allow_fetch:
-        from microcred.net.fetcher import GuardedFetcher
+        import ssl
 
-        sources.append(GuardedFetcher())
+        from microcred.net.fetcher import GuardedFetcher, allowed_networks
+
+        sources.append(
+            GuardedFetcher(
+                allowed=allowed_networks(options.fetch_networks, "MICROCRED_FETCH_ALLOW_NETWORKS"),
+                context=ssl.create_default_context(cafile=options.fetch_ca_file) if options.fetch_ca_file else None,
+            )
+        )
     verifier = Verifier(loader, Resolver(sources), clock or SystemClock(), inline_contexts=options.inline_contexts)
     return CredentialService(verifier)
 
@@ -155,7 +165,8 @@ class Platform:
         settings = self.settings
         options = Options(
             {}, allow_fetch=settings.allow_fetch, local=self.local, examples=settings.allow_example_contexts,
-            inline_contexts=settings.inline_contexts,
+            inline_contexts=settings.inline_contexts, fetch_networks=settings.fetch_allow_networks,
+            fetch_ca_file=str(settings.fetch_ca_file) if settings.fetch_ca_file else None,
         )  # fmt: skip
         return build_credential_service(options, self.runtime.clock)
 
@@ -259,6 +270,23 @@ class Platform:
         from microcred.services.interop.ob3_host import Ob3Host
 
         return Ob3Host(self.runtime, self.wallet)
+
+    @cached_property
+    def host_connections(self) -> Ob3Consumer:
+        import ssl
+
+        from microcred.net.client import GuardedClient
+        from microcred.net.fetcher import allowed_networks
+        from microcred.services.interop.ob3_consumer import Ob3Consumer
+
+        settings, client = self.settings, None
+        if settings.allow_host_connections:
+            ca = settings.connect_ca_file
+            client = GuardedClient(
+                allowed=allowed_networks(settings.connect_allow_networks, "MICROCRED_CONNECT_ALLOW_NETWORKS"),
+                context=ssl.create_default_context(cafile=str(ca)) if ca else None,
+            )
+        return Ob3Consumer(self.runtime, self.wallet, client)
 
     def ob3_description(self) -> dict[str, Any]:
         """The Service Description Document of this installation's OB 3.0 API."""

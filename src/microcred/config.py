@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     # Verification of other issuers' credentials may fetch DID documents and status lists over
     # the network through the guarded fetcher, but only when the operator turns this on.
     allow_fetch: bool = False
+    fetch_allow_networks: str = ""  # networks of the operator's own it may reach too (comma-separated CIDRs)
+    fetch_ca_file: Path | None = None  # a CA bundle those servers' certificates chain to
     # Inline @context objects that only add terms (VCDM 2.0 4.3). False: allowlisted URLs only.
     inline_contexts: bool = True
     semantic_extraction: bool = False  # job advertisements also matched by embeddings (needs microcred[semantic])

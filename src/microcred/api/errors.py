@@ -84,7 +84,9 @@ OB3_API = "/ims/ob/v3p0/"
 
 
 def imsx(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    """The OB 3.0 API's error body (Imsx_StatusInfo) with the status; a 401 names the Bearer scheme."""
+    """The OB 3.0 API's error body (Imsx_StatusInfo) with the status; a 401 names the Bearer scheme.
+    Unusable content is the API's 400 (it lists no 409 or 422)."""
+    status = 400 if status in (409, 422) else status
     if status == 401:
         headers = {"WWW-Authenticate": 'Bearer realm="microcred", error="invalid_token"', **(headers or {})}
     return JSONResponse(ob3_api.status_info(status, detail), status_code=status, headers=headers)

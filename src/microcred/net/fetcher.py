@@ -26,6 +26,20 @@ MAX_REDIRECTS = 2
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
+def allowed_networks(text: str | None, setting: str) -> tuple[Network, ...]:
+    """Networks an operator allows by name in `setting`: comma-separated CIDRs (e.g. 10.20.0.0/16)."""
+    from microcred.errors import UsageError
+
+    found = []
+    for part in (text or "").split(","):
+        if part.strip():
+            try:
+                found.append(ipaddress.ip_network(part.strip(), strict=False))
+            except ValueError as exc:
+                raise UsageError(f"{setting}: {part.strip()!r} is not a network") from exc
+    return tuple(found)
+
+
 def public_address(host: str, port: int, allowed: tuple[Network, ...] = ()) -> str:
     """The address to connect to; every address the host resolves to must be public, or inside a
     network the operator allowed by name."""
@@ -56,10 +70,18 @@ class PinnedHTTPSConnection(http.client.HTTPSConnection):
 class GuardedFetcher:
     """A DocumentSource that fetches JSON over https from public addresses only."""
 
-    def __init__(self, *, max_bytes: int = MAX_BYTES, allow_private: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        max_bytes: int = MAX_BYTES,
+        allow_private: bool = False,
+        allowed: tuple[Network, ...] = (),
+        context: ssl.SSLContext | None = None,
+    ) -> None:
         self.max_bytes = max_bytes
         self.allow_private = allow_private
-        self._context = ssl.create_default_context()
+        self.allowed = allowed  # networks the operator allows by name (MICROCRED_FETCH_ALLOW_NETWORKS)
+        self._context = context or ssl.create_default_context()
 
     def find(self, url: str) -> Any | None:
         """A DocumentSource: JSON documents over https; other schemes are not this source's."""
@@ -87,7 +109,7 @@ class GuardedFetcher:
         if parts.scheme != "https" or not parts.hostname:
             raise FetchError(f"only https URLs are fetched, not {url!r}")
         port = parts.port or 443
-        address = parts.hostname if self.allow_private else public_address(parts.hostname, port)
+        address = parts.hostname if self.allow_private else public_address(parts.hostname, port, self.allowed)
         connection = PinnedHTTPSConnection(parts.hostname, address, port, self._context)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         try:

@@ -13,7 +13,7 @@ from microcred.web.core import SESSION_COOKIE, STAFF, Web, client_address, field
 
 def safe_next(value: object, default: str = "/") -> str:
     """Only same-site paths: never an open redirect."""
-    if isinstance(value, str) and value.startswith("/") and not value.startswith(("//", "/\\")) and len(value) < 500:
+    if isinstance(value, str) and value.startswith("/") and not value.startswith(("//", "/\\")) and len(value) < 2500:
         return value
     return default
 

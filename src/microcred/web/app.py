@@ -9,7 +9,18 @@ from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.staticfiles import StaticFiles
 
 from microcred import bootstrap
-from microcred.web import accounts, catalogue, console, designer, learner_skills, pathways, public, talent, wallet
+from microcred.web import (
+    accounts,
+    catalogue,
+    connections,
+    console,
+    designer,
+    learner_skills,
+    pathways,
+    public,
+    talent,
+    wallet,
+)
 from microcred.web.core import Web, middleware
 
 
@@ -20,6 +31,17 @@ def install(app: FastAPI, platform: bootstrap.Platform) -> Web:
     app.add_middleware(BaseHTTPMiddleware, dispatch=middleware(web))
     static = resources.files("microcred.web").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    for module in (accounts, public, catalogue, wallet, designer, console, pathways, talent, learner_skills):
+    for module in (
+        accounts,
+        public,
+        catalogue,
+        wallet,
+        designer,
+        console,
+        pathways,
+        talent,
+        learner_skills,
+        connections,
+    ):
         module.install(app, web)
     return web

@@ -106,6 +106,7 @@ def install(app: FastAPI, web: Web) -> None:
         return web.render(
             request, "wallet_credential.html", title=describe(json.loads(award.credential)).title, award=award, url=url,
             linkedin=linkedin_url(web, award), image=f"/credentials/{award.id}/badge.png", **report_context(report),
+            hosts=platform.host_connections.connections(user) if platform.host_connections.enabled else [],
         )  # fmt: skip
 
     @app.get("/wallet/credentials/{award_id}/download/{kind}", include_in_schema=False)

@@ -11,7 +11,6 @@ once: cursors move by compare-and-set and a delivery is claimed before it is sen
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import secrets
 import uuid
@@ -20,8 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from microcred.errors import FetchError, InputError, UsageError
-from microcred.net.fetcher import Network
+from microcred.errors import FetchError, InputError
+from microcred.net.fetcher import Network, allowed_networks
 from microcred.net.poster import Answer, GuardedPoster, check_target
 from microcred.services.issuing import NotFound, Runtime
 from microcred.standards import webhooks as signing
@@ -59,14 +58,7 @@ class NewSubscription:
 
 def parse_networks(text: str | None) -> tuple[Network, ...]:
     """Operator-allowed receiver networks, comma-separated CIDRs (e.g. 10.20.0.0/16)."""
-    found = []
-    for part in (text or "").split(","):
-        if part.strip():
-            try:
-                found.append(ipaddress.ip_network(part.strip(), strict=False))
-            except ValueError as exc:
-                raise UsageError(f"MICROCRED_WEBHOOK_ALLOW_NETWORKS: {part.strip()!r} is not a network") from exc
-    return tuple(found)
+    return allowed_networks(text, "MICROCRED_WEBHOOK_ALLOW_NETWORKS")
 
 
 def _events(requested: Iterable[str] | None) -> list[str]:
