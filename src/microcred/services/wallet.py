@@ -262,7 +262,11 @@ class WalletService:
             else:
                 item, summary = same, _summary(accepted.credential)
                 item.digest, item.credential_id, item.format = accepted.digest, accepted.credential_id, accepted.format
-                item.content, item.name, item.issuer_name = accepted.content, summary["name"][:500], summary["issuer_name"]
+                item.content, item.name, item.issuer_name = (
+                    accepted.content,
+                    summary["name"][:500],
+                    summary["issuer_name"],
+                )
                 item.issuer, item.valid_until = summary["issuer"][:2000], summary["valid_until"]
                 self.runtime.audit(repo, user.email, "wallet.replace", None, item.id, source=source[:200])
             answer = (same is None, item.format, item.content)

@@ -264,13 +264,12 @@ def client_metadata(body: Any) -> dict[str, Any]:
         )
     method = body.get("token_endpoint_auth_method", "client_secret_basic")
     if method != "client_secret_basic":
-        raise RegistrationError(
-            "invalid_client_metadata", "token_endpoint_auth_method may only be client_secret_basic"
-        )
+        raise RegistrationError("invalid_client_metadata", "token_endpoint_auth_method may only be client_secret_basic")
     grants = _string_list(body, "grant_types", ["authorization_code"])
     if not set(grants) <= set(GRANT_TYPES) or "authorization_code" not in grants:
         raise RegistrationError(
-            "invalid_client_metadata", "grant_types may hold authorization_code and refresh_token, and must hold the first"
+            "invalid_client_metadata",
+            "grant_types may hold authorization_code and refresh_token, and must hold the first",
         )
     if _string_list(body, "response_types", ["code"]) != ["code"]:
         raise RegistrationError("invalid_client_metadata", 'response_types may only be ["code"]')

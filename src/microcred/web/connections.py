@@ -59,7 +59,9 @@ def _install_consent(app: FastAPI, web: Web) -> None:
             return found
         if web.user(request) is None:
             target = request.url.path + "?" + request.url.query
-            return web.redirect(f"/signin?next={quote(target, safe='')}", "Sign in to decide what the application may do.")
+            return web.redirect(
+                f"/signin?next={quote(target, safe='')}", "Sign in to decide what the application may do."
+            )
         response = web.render(
             request, "oauth_consent.html", title=f"Connect {found.metadata['client_name']}", ask=found,
             params=params, scopes=[SCOPE_WORDS.get(s, s) for s in found.scopes], host=_host(found.redirect_uri),
@@ -148,7 +150,9 @@ def _install_connections(app: FastAPI, web: Web) -> None:
             added = await run_in_threadpool(hosts.push, user, field(form, "connection"), award_id)
         except MicrocredError as exc:
             return web.redirect(back, f"Not sent: {exc.message}")
-        return web.redirect(back, "Sent: the other host added it." if added else "Sent: the other host updated its copy.")
+        return web.redirect(
+            back, "Sent: the other host added it." if added else "Sent: the other host updated its copy."
+        )
 
 
 def _page(request: Request, web: Web, user: Any, *, address: str, status: int = 200, **extra: Any) -> Response:

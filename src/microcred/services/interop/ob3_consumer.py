@@ -99,7 +99,10 @@ class Ob3Consumer:
             registration = repo.host_registration(connection.api_url) if connection else None
         if connection is None or registration is None or connection.user_id != user.id:
             raise NotFound("this sign-in link does not belong to a connection you started; start again")
-        if connection.state != "pending" or connection.created_at + timedelta(minutes=PENDING_MINUTES) < self.runtime.clock.now():
+        if (
+            connection.state != "pending"
+            or connection.created_at + timedelta(minutes=PENDING_MINUTES) < self.runtime.clock.now()
+        ):
             raise InputError("this connection attempt has expired; start again")
         if params.get("error"):
             self._forget(connection.id, "disconnected")
@@ -227,7 +230,11 @@ class Ob3Consumer:
                 old = repo.host_registration(endpoints.api)
                 assert old is not None
                 old.name, old.endpoints, old.client_id = row.name, row.endpoints, row.client_id
-                old.sealed_secret, old.registered_at, old.secret_expires_at = row.sealed_secret, row.registered_at, expiry
+                old.sealed_secret, old.registered_at, old.secret_expires_at = (
+                    row.sealed_secret,
+                    row.registered_at,
+                    expiry,
+                )
                 return old
             return repo.add(row)
 
@@ -294,7 +301,12 @@ class Ob3Consumer:
         with self.runtime.db.read() as repo:
             connection = repo.host_connection(connection_id)
             registration = repo.host_registration(connection.api_url) if connection else None
-        if connection is None or registration is None or connection.user_id != user.id or connection.state != "connected":
+        if (
+            connection is None
+            or registration is None
+            or connection.user_id != user.id
+            or connection.state != "connected"
+        ):
             raise NotFound(f"no connection {connection_id!r} in your wallet")
         return connection, registration
 
