@@ -689,3 +689,30 @@ def test_another_learners_tokens_see_only_their_own(
     answer = api.get("/ims/ob/v3p0/credentials", headers=bearer(got["access_token"]))
     assert answer.status_code == 200 and answer.json() == {} and answer.headers["x-total-count"] == "0"
     assert api.get("/ims/ob/v3p0/profile", headers=bearer(got["access_token"])).json()["name"] == "Bob"
+
+
+def test_the_cli_lists_and_stops_applications(tmp_path: Path, database_url: str) -> None:
+    from microcred.config import Settings
+    from microcred.errors import OAuthError
+    from tests.test_platform_cli import _cli, _env, _json
+
+    env = _env(tmp_path, database_url)
+    assert _cli(env, "init").returncode == 0
+    assert _cli(env, "oauth", "clients").stdout.strip() == "no application has registered"
+    built = bootstrap.build_platform(Settings(data_dir=Path(env["MICROCRED_DATA_DIR"]), database_url=database_url))
+    try:
+        registered = built.oauth.register(REGISTRATION, "127.0.0.1")
+        [listed] = _json(_cli(env, "oauth", "clients", "--json"))
+        assert listed["client_id"] == registered["client_id"] and listed["active"] is True
+        assert listed["client_name"] == "Example Client Application" and listed["live_grants"] == 0
+        stopped = _json(_cli(env, "oauth", "remove", registered["client_id"], "--json"))
+        assert stopped == {"client_id": registered["client_id"], "revoked_grants": 0}
+        with pytest.raises(OAuthError, match="expired"):
+            built.oauth.authenticate_client(registered["client_id"], registered["client_secret"])
+        assert _json(_cli(env, "oauth", "clients", "--json"))[0]["active"] is False
+        unknown = _cli(env, "oauth", "remove", "nope")
+        assert (
+            unknown.returncode == 2 and "no application 'nope'" in unknown.stderr and "Traceback" not in unknown.stderr
+        )
+    finally:
+        built.close()

@@ -14,6 +14,7 @@ import typer
 
 from microcred import bootstrap
 from microcred.cli import fanout
+from microcred.cli import oauth as oauth_commands
 from microcred.cli import pathways as pathway_commands
 from microcred.cli import platform as platform_commands
 from microcred.cli import skills as skill_commands
@@ -344,6 +345,7 @@ platform_commands.register(app)
 pathway_commands.register(app)
 skill_commands.register(app)
 webhook_commands.register(app)
+oauth_commands.register(app)
 
 
 def _command_for(args: list[str]) -> Any:

@@ -41,6 +41,14 @@ class OAuthQueries:
         )
         return [(grant, client) for grant, client in self.session.execute(query)]
 
+    def live_grants_by_client(self) -> dict[str, list[str]]:
+        """client id -> its live grants' ids."""
+        query = select(models.OAuthGrant.client_id, models.OAuthGrant.id).where(models.OAuthGrant.revoked_at.is_(None))
+        found: dict[str, list[str]] = {}
+        for client_id, grant_id in self.session.execute(query):
+            found.setdefault(client_id, []).append(grant_id)
+        return found
+
     def revoke_oauth_grants(self, grant_ids: list[str], now: datetime) -> None:
         """The grants and every token they issued stop working."""
         if not grant_ids:

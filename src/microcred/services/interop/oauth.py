@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from microcred.errors import OAuthError
-from microcred.services.issuing import Runtime
+from microcred.services.issuing import NotFound, Runtime
 from microcred.standards import ob3_api
 from microcred.standards.ob3_api import RegistrationError
 from microcred.storage import models
@@ -280,6 +280,27 @@ class OAuthServer:
                 return None
             return Access(grant.user_id, grant.client_id, frozenset(ob3_api.parse_scope(row.scope)), grant.id)
 
+    # -- the operator's view -----------------------------------------------------------------------------
+    def clients(self) -> list[dict[str, Any]]:
+        """Every registered application, with how many learners' grants are live."""
+        with self.runtime.db.read() as repo:
+            rows, live = repo.oauth_clients(), repo.live_grants_by_client()
+        now = self.runtime.clock.now()
+        return [client_json(row, len(live.get(row.client_id, [])), now) for row in rows]
+
+    def remove_client(self, client_id: str, actor: str) -> int:
+        """Stop an application: its secret no longer authenticates and every grant it holds is revoked."""
+        now = self.runtime.clock.now()
+        with self.runtime.db.transaction() as repo:
+            client = repo.oauth_client(client_id)
+            if client is None:
+                raise NotFound(f"no application {client_id!r} is registered")
+            grants = repo.live_grants_by_client().get(client_id, [])
+            repo.revoke_oauth_grants(grants, now)
+            client.secret_expires_at = min(client.secret_expires_at, now)
+            self.runtime.audit(repo, actor, "oauth.remove_client", None, client_id, grants=len(grants))
+        return len(grants)
+
     # -- the learner's connected applications -------------------------------------------------------------
     def connected(self, user_id: int) -> list[dict[str, Any]]:
         """One entry per application: its name and links, what it may do, since when."""
@@ -304,3 +325,13 @@ class OAuthServer:
             if grants:
                 self.runtime.audit(repo, actor, "oauth.disconnect", None, client_id)
         return len(grants)
+
+
+def client_json(client: models.OAuthClient, live_grants: int, now: datetime) -> dict[str, Any]:
+    metadata = json.loads(client.metadata_json)
+    return {
+        "client_id": client.client_id, "client_name": client.name, "client_uri": metadata["client_uri"],
+        "redirect_uris": metadata["redirect_uris"], "scope": metadata["scope"],
+        "registered_at": client.registered_at.isoformat(), "secret_expires_at": client.secret_expires_at.isoformat(),
+        "active": client.secret_expires_at > now, "live_grants": live_grants,
+    }  # fmt: skip
