@@ -83,6 +83,9 @@ def test_main_pages_have_no_serious_accessibility_violations(new_page: Any, live
         ("/wallet/recognition", "wallet-recognition"),
         ("/wallet/skills", "wallet-skills"),
         (f"/wallet/plan?occupation_q=data+analyst&role={role.id}&budget=500", "wallet-plan"),
+        ("/wallet/connections", "wallet-connections"),
+        (_authorize_path(live), "oauth-consent"),
+        ("/privacy", "privacy"),
     ):
         learner.goto(path)
         problems += _scan(learner, name)
@@ -92,6 +95,17 @@ def test_main_pages_have_no_serious_accessibility_violations(new_page: Any, live
     admin.goto("/admin/outbox")
     problems += _scan(admin, "outbox")
     assert problems == []
+
+
+def _authorize_path(live: Live) -> str:
+    """A consent page: an application registered, asking with PKCE."""
+    import secrets
+    from urllib.parse import urlencode
+
+    from tests.ob3_helpers import REGISTRATION, authorize_params
+
+    registration = live.platform.oauth.register(REGISTRATION, "127.0.0.1")
+    return "/oauth/authorize?" + urlencode(authorize_params(registration, secrets.token_urlsafe(48)))
 
 
 def _catalogue(live: Live) -> list[str]:
