@@ -559,9 +559,10 @@ def _external(
     jwt: bool = False,
     credential_id: str | None = None,
     name: str = "Data Analytics",
+    key: Ed25519KeyPair | None = None,
 ) -> str:
     """A credential from another issuer (a did:key), for `email`: Data Integrity JSON, or a VC-JWT."""
-    key = Ed25519KeyPair.generate()
+    key = key or Ed25519KeyPair.generate()
     credential = data_analytics_microcredential(
         did_key_for(key.public_bytes), "did:example:learner", platform.runtime.clock.now(),
         credential_id or f"urn:uuid:{uuid.uuid4()}", email,
@@ -576,15 +577,19 @@ def test_upsert_adds_then_replaces_and_round_trips(
     api: TestClient, access: dict[str, str], platform: bootstrap.Platform, microcredential: Any
 ) -> None:
     json_type, text_type = {**access, "content-type": "application/json"}, {**access, "content-type": "text/plain"}
-    external = _external(platform, "ada@example.org", credential_id="urn:uuid:3c7c4a8e-5f0e-4a38-9d53-8d4a9b1e0a01")
+    issuer_key, same_id = Ed25519KeyPair.generate(), "urn:uuid:3c7c4a8e-5f0e-4a38-9d53-8d4a9b1e0a01"
+    external = _external(platform, "ada@example.org", credential_id=same_id, key=issuer_key)
     added = api.post("/ims/ob/v3p0/credentials", headers=json_type, content=external)
     assert added.status_code == 201, added.text
     assert added.json() == json.loads(external)
     # the same credential again (the same id): a replacement, and still one copy
-    renewed = _external(platform, "ada@example.org", credential_id="urn:uuid:3c7c4a8e-5f0e-4a38-9d53-8d4a9b1e0a01",
-                        name="Data Analytics (renewed)")  # fmt: skip
+    renewed = _external(platform, "ada@example.org", credential_id=same_id, name="Data Analytics (renewed)",
+                        key=issuer_key)  # fmt: skip
     replaced = api.post("/ims/ob/v3p0/credentials", headers=json_type, content=renewed)
     assert replaced.status_code == 200 and replaced.json() == json.loads(renewed)
+    # another issuer reusing that id is another credential: added, and the first one is untouched
+    impostor = _external(platform, "ada@example.org", credential_id=same_id, name="Not the same")
+    assert api.post("/ims/ob/v3p0/credentials", headers=json_type, content=impostor).status_code == 201
     token = _external(platform, "ada@example.org", jwt=True)
     as_jws = api.post("/ims/ob/v3p0/credentials", headers=text_type, content=token)
     assert as_jws.status_code == 201 and as_jws.headers["content-type"].startswith("text/plain")
@@ -598,6 +603,7 @@ def test_upsert_adds_then_replaces_and_round_trips(
     listed = api.get("/ims/ob/v3p0/credentials", headers=access).json()
     assert list(official("getopenbadgecredentialsresponse").iter_errors(listed)) == []
     assert json.loads(renewed) in listed["credential"] and json.loads(external) not in listed["credential"]
+    assert json.loads(impostor) in listed["credential"]
     assert ours.credential in listed["credential"]
     assert listed["compactJwsString"] == [token]
 

@@ -319,12 +319,13 @@ def _https_host(value: object, name: str, error: str, *, redirect: bool = False)
 # -- credentials ---------------------------------------------------------------------------------------
 def equality_key(credential: dict[str, Any]) -> str:
     """What makes two credentials the same one for an upsert: the id when it has one; otherwise the
-    issuer, the achievement, the subject and the time it was issued."""
-    found = credential.get("id")
-    if isinstance(found, str):
-        return "id:" + found
+    achievement, the subject and the time it was issued. Always within one issuer: another issuer's
+    credential that reuses an id is another credential, and never replaces the first."""
     issuer = credential.get("issuer")
     issuer_id = issuer.get("id") if isinstance(issuer, dict) else issuer
+    found = credential.get("id")
+    if isinstance(found, str):
+        return "id:" + json.dumps([issuer_id, found], default=str)
     subject = next((s for s in as_list(credential.get("credentialSubject")) if isinstance(s, dict)), {})
     achievement = subject.get("achievement")
     achievement_id = achievement.get("id") if isinstance(achievement, dict) else achievement

@@ -16,6 +16,7 @@ from microcred.services.web_accounts import SessionUser
 from microcred.standards import ob3_api, safejson, schema
 from microcred.standards.dates import parse_datetime
 from microcred.storage import models
+from microcred.storage.repositories import DuplicateError
 
 MAX_PROFILE_BYTES = 256 * 1024
 
@@ -86,13 +87,16 @@ class Ob3Host:
             row = repo.api_profile(holder.id)
         if row is not None:
             return json.loads(row.document)  # type: ignore[no-any-return]
-        with self.runtime.db.transaction() as repo:  # a stable id from the first read on
-            if repo.api_profile(holder.id) is None:
-                repo.add(models.ApiProfile(user_id=holder.id, document=json.dumps(_default_profile(holder)),
-                                           updated_at=self.runtime.clock.now()))  # fmt: skip
-            document = repo.api_profile(holder.id)
-            assert document is not None
-            return json.loads(document.document)  # type: ignore[no-any-return]
+        try:
+            with self.runtime.db.transaction() as repo:  # a stable id from the first read on
+                repo.add_unique(models.ApiProfile(user_id=holder.id, document=json.dumps(_default_profile(holder)),
+                                                  updated_at=self.runtime.clock.now()))  # fmt: skip
+        except DuplicateError:
+            pass  # another request made it first: that one is the profile
+        with self.runtime.db.read() as repo:
+            made = repo.api_profile(holder.id)
+        assert made is not None
+        return json.loads(made.document)  # type: ignore[no-any-return]
 
     def put_profile(self, user_id: int, body: bytes) -> dict[str, Any]:
         """The Profile as sent, kept whole once it is a valid OB 3.0 Profile."""
