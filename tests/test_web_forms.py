@@ -54,14 +54,15 @@ def award(platform: bootstrap.Platform, microcredential: Any) -> Any:
 
 
 def _post_routes(app: Any) -> list[str]:
-    """The web forms: neither the REST API nor the VC-API (those take bearer tokens, never cookies)."""
+    """The web forms: neither the REST API, the VC-API nor the OB 3.0 API and its OAuth endpoints (those take
+    bearer tokens or client credentials, never cookies)."""
     return sorted(
         {
             r.path
             for r in app.routes
             if "POST" in getattr(r, "methods", set())
             and not r.path.startswith("/api/")
-            and "vc-api" not in getattr(r, "tags", [])
+            and not {"vc-api", "Open Badges 3.0", "OAuth 2.0"} & set(getattr(r, "tags", []))
         }
     )
 
@@ -72,7 +73,7 @@ def test_every_form_refuses_a_missing_or_foreign_csrf_token(
     client = client_for(app, "admin@tu.example")
     params = {"award_id": award.id, "entry_id": award.id, "item_id": "x", "mc_id": microcredential.id, "action": "revoke",
               "slug": "tu-example", "prefix": "mct_x", "token": "t", "pathway_id": "p", "completion_id": "c",
-              "request_id": "r", "role_id": "1"}  # fmt: skip
+              "request_id": "r", "role_id": "1", "client_id": "c", "connection_id": "n"}  # fmt: skip
     routes = _post_routes(app)
     assert len(routes) >= 20
     other = client_for(app)  # another browser's valid token must not work here either
@@ -86,6 +87,13 @@ def test_every_form_refuses_a_missing_or_foreign_csrf_token(
             assert response.status_code == 403, (route, response.status_code)
     for path in ("/credentials/issue", "/credentials/status"):  # a signed-in browser is not a VC-API client
         assert client.post(path, json={}, headers={"Origin": "https://evil.example"}).status_code == 401
+    # nor an OB 3.0 API client, nor an OAuth 2.0 client
+    assert (
+        client.post("/ims/ob/v3p0/credentials", json={}, headers={"Origin": "https://evil.example"}).status_code == 401
+    )
+    assert client.put("/ims/ob/v3p0/profile", json={}, headers={"Origin": "https://evil.example"}).status_code == 401
+    for path in ("/oauth/token", "/oauth/revoke"):
+        assert client.post(path, data={"grant_type": "refresh_token", "token": "t"}).status_code == 401
     with platform.runtime.db.read() as repo:
         assert repo.award(award.id).revoked_at is None  # nothing changed
 
