@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from microcred.errors import ResolutionError, SigningError, UsageError
 from microcred.standards.di import ProofOptions
 from microcred.standards.dids import did_key_for
 from microcred.standards.keys import Ed25519KeyPair, verify_ed25519
 from microcred.standards.verify import Report, Verifier
+
+if TYPE_CHECKING:
+    from microcred.standards.ob2 import Ob2Result
 
 SUITES = ("eddsa-rdfc-2022", "eddsa-jcs-2022", "jwt")
 
@@ -64,7 +67,18 @@ class CredentialService:
             raise SigningError(f"the signed credential does not verify: {reasons}")
 
     def verify(self, data: bytes | str | dict[str, Any], at: datetime | None = None) -> Report:
+        """Any credential: OB 3.0 and VCs, or an Open Badges 2.0 assertion (hosted, signed or baked)."""
+        from microcred.standards.ob2 import ob2_text
+
+        text = ob2_text(data)
+        if text is not None:
+            return self.verify_ob2(text, at).report
         return self.verifier.verify(data, at=at)
+
+    def verify_ob2(self, text: str, at: datetime | None = None) -> Ob2Result:
+        from microcred.standards.ob2 import Ob2Verifier
+
+        return Ob2Verifier(self.verifier.resolver).verify(text, at or self.verifier.clock.now())
 
     def validate(self, data: bytes | str | dict[str, Any]) -> Report:
         return self.verifier.validate(data)

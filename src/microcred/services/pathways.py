@@ -261,6 +261,8 @@ class PathwayService:
         return holding
 
     def _verify_import(self, item: models.WalletItem) -> Holding | None:
+        if item.format == "ob2":
+            return None  # an Open Badges 2.0 assertion cannot be cited inside a pathway's credential
         report = self.credentials.verify(item.content)
         credential = report.credential or {}
         subject = credential.get("credentialSubject")

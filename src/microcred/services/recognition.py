@@ -189,7 +189,7 @@ class RecognitionService:
                 return safejson.parse(award.credential.encode())  # type: ignore[no-any-return]
             user = repo.user_by_email(email)
             item = repo.wallet_item_by_credential(ref) if user is not None else None
-            if user is not None and item is not None and item.user_id == user.id:
+            if user is not None and item is not None and item.user_id == user.id and item.format != "ob2":
                 return item.content if item.format == "jwt" else safejson.parse(item.content.encode())
         raise InputError(f"{ref} is not a credential in your wallet")
 

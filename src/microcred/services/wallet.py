@@ -26,7 +26,7 @@ from microcred.services.credentials import CredentialService
 from microcred.services.issuing import Conflict, NotFound, Runtime
 from microcred.services.presentation import describe, state_of
 from microcred.services.web_accounts import SessionUser
-from microcred.standards import baking, jose, safejson
+from microcred.standards import baking, jose, ob2, safejson
 from microcred.standards.dates import format_datetime
 from microcred.standards.inputs import looks_like_jwt
 from microcred.standards.ob3_api import equality_key
@@ -70,8 +70,8 @@ class WalletEntry:
 
 @dataclass(frozen=True, slots=True)
 class _Accepted:
-    format: str  # json or jwt
-    content: str  # as kept: compact JSON, or the JWT as received
+    format: str  # json, jwt, or ob2 (an Open Badges 2.0 assertion)
+    content: str  # as kept: compact JSON, the JWT (or OB 2.0 JWS) as received, or the hosted assertion served
     credential: dict[str, Any]
     credential_id: str | None
     digest: str
@@ -250,6 +250,9 @@ class WalletService:
         the same issuer, achievement, subject and issuance): (created, format, the credential as kept).
         A credential issued here stays as we signed it."""
         accepted = self._accepted(user, data)
+        if accepted.format == "ob2":
+            raise ImportRefused("an Open Badges 2.0 assertion is not an OB 3.0 AchievementCredential; add it in the "
+                                "wallet's import instead")  # fmt: skip
         award = self._issued_here(user, accepted.credential_id)
         if award is not None:
             return False, "json", award.credential
@@ -286,6 +289,16 @@ class WalletService:
         if blocking or report.credential is None:
             reasons = "; ".join(f"{c.message}" for c in blocking[:3]) or "it holds no credential"
             raise ImportRefused(f"this credential does not verify, so it was not imported: {reasons}", report)
+        if report.original is not None:  # an Open Badges 2.0 assertion
+            if not ob2.recipient_matches(report.original, user.email):
+                raise ImportRefused(
+                    f"this badge was not awarded to {user.email}: its recipient is another person, so it was not "
+                    "added to your wallet", report,
+                )  # fmt: skip
+            content = text if report.format == "ob2+jws" else json.dumps(report.original, separators=(",", ":"))
+            found_id = report.original.get("id")
+            return _Accepted("ob2", content, report.credential, found_id if isinstance(found_id, str) else None,
+                             hashlib.sha256(content.encode()).hexdigest())  # fmt: skip
         refusal = ownership_refusal(report.credential, user.email)
         if refusal:
             raise ImportRefused(refusal, report)
@@ -443,6 +456,8 @@ def _manifest_items(archive: zipfile.ZipFile) -> list[dict[str, Any]]:
 def item_credential(item: models.WalletItem) -> dict[str, Any] | None:
     """The credential a wallet item holds (a JWT's `vc` claim, or the JSON itself); it was verified when
     it came in, so nothing is checked here."""
+    if item.format == "ob2":
+        return None  # not a Verifiable Credential (its display form comes from verifying it)
     if item.format == "jwt":
         try:
             return jose.credential_of(jose.decode(item.content)[1])

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 KEYWORD = b"openbadgecredential"
 OB_NS = "https://purl.imsglobal.org/ob/v3p0"
+OB2_KEYWORD = b"openbadges"  # OB 2.0 baking: the assertion JSON, a compact JWS, or the hosted URL
+OB2_NS = "http://openbadges.org"
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 MAX_CREDENTIAL_BYTES = 1_048_576
 MAX_CHUNKS = 10_000
@@ -94,13 +96,25 @@ def check_svg(data: bytes) -> None:
 
 
 def read_png(data: bytes) -> str:
-    """The credential text baked into a PNG."""
-    found = [body for kind, body, _ in _chunks(data) if kind == b"iTXt" and body.split(b"\0", 1)[0] == KEYWORD]
-    if not found:
-        raise BakingError("the PNG carries no openbadgecredential iTXt chunk")
-    if len(found) > 1:
+    """The credential text baked into a PNG: an OB 3.0 credential, or else an OB 2.0 assertion (its JSON,
+    its JWS, or the URL it is hosted at)."""
+    chunks = _chunks(data)
+    for keyword in (KEYWORD, OB2_KEYWORD):
+        found = [body for kind, body, _ in chunks if kind == b"iTXt" and body.split(b"\0", 1)[0] == keyword]
+        if len(found) > 1:
+            raise BakingError("the PNG carries more than one baked credential")
+        if found:
+            return _itxt_text(found[0])
+    # OB 2.0 (and the Mozilla Backpack before it) also baked into tEXt: keyword, NUL, Latin-1 text
+    plain = [body for kind, body, _ in chunks if kind == b"tEXt" and body.split(b"\0", 1)[0] == OB2_KEYWORD]
+    if len(plain) > 1:
         raise BakingError("the PNG carries more than one baked credential")
-    return _itxt_text(found[0])
+    if plain:
+        text = plain[0].split(b"\0", 1)[1]
+        if len(text) > MAX_CREDENTIAL_BYTES:
+            raise BakingError("the baked credential is larger than 1 MB")
+        return text.decode("latin-1")
+    raise BakingError("the PNG carries no openbadgecredential (or OB 2.0 openbadges) iTXt chunk")
 
 
 def _itxt_text(body: bytes) -> str:
@@ -155,9 +169,9 @@ _DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 def read_svg(data: bytes) -> str:
     """The credential text baked into an SVG (element text or `verify` attribute)."""
     root = _svg_root(data)
-    found = root.findall(f".//{{{OB_NS}}}credential")
+    found = root.findall(f".//{{{OB_NS}}}credential") or root.findall(f".//{{{OB2_NS}}}assertion")
     if not found:
-        raise BakingError("the SVG carries no openbadges:credential element")
+        raise BakingError("the SVG carries no openbadges:credential (or OB 2.0 openbadges:assertion) element")
     if len(found) > 1:
         raise BakingError("the SVG carries more than one baked credential")
     element = found[0]

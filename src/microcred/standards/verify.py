@@ -64,6 +64,10 @@ CHECK_CODES = {
     "holder_binding": "the presentation is signed by its holder, with an authentication key",
     "credentials": "every credential in the presentation verifies",
     "parts": "a roll-up's cited parts (relatedResource digests) are unchanged and verify",
+    "ob2.hosted": "an OB 2.0 hosted assertion is served at its id (the served copy is the one checked)",
+    "ob2.assertion": "an OB 2.0 Assertion with its required properties and a recipient",
+    "ob2.badge": "its BadgeClass (embedded or read from its URL) with its required properties",
+    "ob2.issuer": "its issuer Profile (embedded or read from its URL)",
     "internal": "verification stopped on an unexpected error (a bug): the credential is not accepted",
 }
 
@@ -84,6 +88,8 @@ class Report:
     format: str = "unknown"
     credential: dict[str, Any] | None = None
     source: str | None = None
+    # The document as given when it is not a VC (an OB 2.0 assertion; `credential` is then its display form).
+    original: dict[str, Any] | None = None
     # Strict (the VC-API): a status that cannot be determined fails instead of warning, as the
     # Bitstring Status List algorithm requires (malformed entry, unreachable or too short list).
     strict: bool = False

@@ -52,6 +52,8 @@ class Ob3Host:
         with self.runtime.db.read() as repo:
             items = repo.wallet_items(holder.id)
         for item in items:
+            if item.format == "ob2":
+                continue  # an Open Badges 2.0 assertion is not an AchievementCredential
             credential = item_credential(item)
             issued = _issued(credential) or item.imported_at
             found.append((issued, item.id, item.format, item.content if item.format == "jwt" else credential))
