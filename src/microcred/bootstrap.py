@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from microcred.services.bulk import BulkService
     from microcred.services.clr import ClrService
     from microcred.services.credentials import CredentialService
+    from microcred.services.interop.migration import MigrationService
     from microcred.services.interop.oauth import OAuthServer
     from microcred.services.interop.ob3_consumer import Ob3Consumer
     from microcred.services.interop.ob3_host import Ob3Host
@@ -287,6 +288,12 @@ class Platform:
                 context=ssl.create_default_context(cafile=str(ca)) if ca else None,
             )
         return Ob3Consumer(self.runtime, self.wallet, client)
+
+    @cached_property
+    def migration(self) -> MigrationService:
+        from microcred.services.interop.migration import MigrationService
+
+        return MigrationService(self.runtime, self.catalog, self.awards)
 
     def ob3_description(self) -> dict[str, Any]:
         """The Service Description Document of this installation's OB 3.0 API."""

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from microcred import bootstrap
-from microcred.api import errors, ob3, pathways, skills, vcapi, webhooks
+from microcred.api import errors, migrations, ob3, pathways, skills, vcapi, webhooks
 from microcred.api.auth import Auth, issuer_in_scope
 from microcred.api.auth import require as _require
 from microcred.api.schemas import AwardIn, IssuerIn, MicrocredentialIn, PublishIn, StatusChangeIn
@@ -45,6 +45,7 @@ def create_app(platform: bootstrap.Platform) -> FastAPI:
     skills.install(app, platform)
     webhooks.install(app, platform)
     ob3.install(app, platform)
+    migrations.install(app, platform)
     return app
 
 

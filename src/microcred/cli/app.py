@@ -14,6 +14,7 @@ import typer
 
 from microcred import bootstrap
 from microcred.cli import fanout
+from microcred.cli import migrate as migrate_commands
 from microcred.cli import oauth as oauth_commands
 from microcred.cli import pathways as pathway_commands
 from microcred.cli import platform as platform_commands
@@ -346,6 +347,7 @@ pathway_commands.register(app)
 skill_commands.register(app)
 webhook_commands.register(app)
 oauth_commands.register(app)
+migrate_commands.register(app)
 
 
 def _command_for(args: list[str]) -> Any:

@@ -679,3 +679,16 @@ class HostConnection(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     last_pull_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     last_result: Mapped[str | None] = mapped_column(Text)
+
+
+class MigratedBadge(Base):
+    """A BadgeClass of another platform re-created here as a microcredential: a migration run again finds
+    it instead of making a second one."""
+
+    __tablename__ = "migrated_badges"
+    __table_args__ = (UniqueConstraint("issuer_id", "source_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issuer_id: Mapped[int] = mapped_column(ForeignKey("issuers.id"))
+    source_id: Mapped[str] = mapped_column(String(500))  # the BadgeClass id (its URL) where it came from
+    microcredential_id: Mapped[str] = mapped_column(ForeignKey("microcredentials.id"))
+    migrated_at: Mapped[datetime] = mapped_column(UtcDateTime())

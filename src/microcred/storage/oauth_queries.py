@@ -86,3 +86,8 @@ class OAuthQueries:
             .order_by(models.HostConnection.created_at.desc())
         )
         return [(connection, registration) for connection, registration in self.session.execute(query)]
+
+    # -- migrations from other platforms -------------------------------------------------------------
+    def migrated_badges(self, issuer_id: int) -> list[models.MigratedBadge]:
+        query = select(models.MigratedBadge).where(models.MigratedBadge.issuer_id == issuer_id)
+        return list(self.session.scalars(query))
