@@ -73,7 +73,7 @@ def test_every_form_refuses_a_missing_or_foreign_csrf_token(
     client = client_for(app, "admin@tu.example")
     params = {"award_id": award.id, "entry_id": award.id, "item_id": "x", "mc_id": microcredential.id, "action": "revoke",
               "slug": "tu-example", "prefix": "mct_x", "token": "t", "pathway_id": "p", "completion_id": "c",
-              "request_id": "r", "role_id": "1", "client_id": "c", "connection_id": "n"}  # fmt: skip
+              "request_id": "r", "role_id": "1", "client_id": "c", "connection_id": "n", "subscription_id": "s", "delivery_id": "d", "upload": "u"}  # fmt: skip
     routes = _post_routes(app)
     assert len(routes) >= 20
     other = client_for(app)  # another browser's valid token must not work here either

@@ -68,6 +68,7 @@ def test_main_pages_have_no_serious_accessibility_violations(new_page: Any, live
         (f"/console/pathways/{pathway.id}", "console-pathway"), ("/console/recognition", "console-recognition"),
         ("/talent?occupation_q=data+analyst", "talent-roles"), (f"/talent/roles/{role.id}", "talent-role"),
         (f"/talent/team?role={role.id}", "talent-team"),
+        ("/console/webhooks", "console-webhooks"), ("/console/migrate", "console-migrate"),
     ):  # fmt: skip
         issuer.goto(path)
         problems += _scan(issuer, name)

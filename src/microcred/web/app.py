@@ -14,6 +14,7 @@ from microcred.web import (
     catalogue,
     connections,
     console,
+    console_interop,
     designer,
     learner_skills,
     pathways,
@@ -42,6 +43,7 @@ def install(app: FastAPI, platform: bootstrap.Platform) -> Web:
         talent,
         learner_skills,
         connections,
+        console_interop,
     ):
         module.install(app, web)
     return web

@@ -296,6 +296,8 @@ class MigrationService:
         def skip(reason: str) -> None:
             report.skipped.append({"where": award.where, "reason": reason})
 
+        if not award.badge:
+            return skip("it names no badge class")
         if award.badge not in targets:
             return skip(f"its badge {award.badge[:120]!r} is neither in the export nor a microcredential of {slug}")
         if not award.email:
