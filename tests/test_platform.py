@@ -364,3 +364,15 @@ def test_versions_and_keys_are_listed(platform: bootstrap.Platform, issuer: Any,
     keys = platform.issuers.keys(issuer.slug)
     assert [(k["id"].rsplit("#", 1)[1], k["active"]) for k in keys] == [("key-1", False), ("key-2", True)]
     assert keys[0]["retired"] is not None and all(k["publicKeyMultibase"].startswith("z6Mk") for k in keys)
+
+
+def test_a_value_the_database_cannot_hold_is_an_input_error(platform: bootstrap.Platform) -> None:
+    """PostgreSQL refuses NUL characters in text (SQLite stores them): either way, never a 500."""
+    from microcred.errors import InputError
+
+    if platform.runtime.db.engine.dialect.name == "postgresql":
+        with pytest.raises(InputError, match="cannot be stored or searched for"), platform.runtime.db.read() as repo:
+            repo.issuer_by_slug("tu\x00example")
+    else:
+        with platform.runtime.db.read() as repo:
+            assert repo.issuer_by_slug("tu\x00example") is None

@@ -111,13 +111,26 @@ def ob2_text(data: bytes | str | dict[str, Any]) -> str | None:
     if head.startswith(b"{"):
         if b"openbadges/v2" not in raw and b'"Assertion"' not in raw:
             return None
-    elif head.count(b".") != 2 and not head.startswith(b"https://"):
+    elif head.startswith(b"https://"):
+        pass
+    elif head.count(b".") != 2 or not _jws_could_be_ob2(raw):
         return None
     try:
         text = raw.decode("utf-8").strip()
     except UnicodeDecodeError:
         return None
     return text if looks_like_ob2(text) else None
+
+
+def _jws_could_be_ob2(raw: bytes) -> bool:
+    """A JWS whose payload names the OB 2.0 context or an Assertion: decoded, but not parsed, here (VC-JWTs
+    are the common case and pay only this)."""
+    parts = raw.strip().split(b".")
+    try:
+        payload = base64.urlsafe_b64decode(parts[1] + b"=" * (-len(parts[1]) % 4)) if len(parts) == 3 else b""
+    except (ValueError, binascii.Error):
+        return False
+    return b"openbadges/v2" in payload or b'"Assertion"' in payload
 
 
 def projection(result: Ob2Result) -> dict[str, Any] | None:

@@ -9,9 +9,10 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from microcred.errors import InputError
 from microcred.storage import models
 from microcred.storage.oauth_queries import OAuthQueries
 from microcred.storage.pathway_queries import PathwayQueries
@@ -340,5 +341,9 @@ def _unit(sessions: sessionmaker[Session]) -> Iterator[Repository]:
     try:
         with session.begin():
             yield Repository(session)
+    except DataError as exc:
+        # a value the database cannot hold or compare (PostgreSQL refuses NUL characters in text, for
+        # one): the caller's input, not a fault of ours; the unit of work was rolled back
+        raise InputError(f"a value given cannot be stored or searched for: {str(exc.orig).strip()[:160]}") from exc
     finally:
         session.close()
