@@ -21,6 +21,9 @@ import openbadges_bakery
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 from joserfc import jws
 from joserfc.jwk import ECKey, RSAKey
 
@@ -398,3 +401,30 @@ def test_the_cli_verifies_with_supplied_documents_offline(tmp_path: Path, site: 
     assert json.loads(done.stdout)["format"] == "ob2+json"
     alone = _cli(env, "verify", str(given), "--json")
     assert alone.returncode == 1 and "fetching is off" in alone.stdout
+
+
+# -- hostile input --------------------------------------------------------------------------------------
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=20,
+)
+FIELDS = ["@context", "type", "id", "recipient", "badge", "verification", "issuedOn", "expires", "revoked",
+          "evidence", "identity", "hashed", "salt", "creator", "issuer", "publicKey", "revocationList"]  # fmt: skip
+
+
+@examples(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(document=st.dictionaries(st.sampled_from(FIELDS), JSONISH, max_size=8), signed=st.booleans())
+def test_no_assertion_makes_the_ob2_verifier_fail(platform: bootstrap.Platform, document: dict[str, Any],
+                                                  signed: bool) -> None:  # fmt: skip
+    document = {"@context": CONTEXT, "type": "Assertion", **document}
+    if signed:
+        import base64
+
+        body = base64.urlsafe_b64encode(json.dumps(document).encode()).rstrip(b"=").decode()
+        text = f"eyJhbGciOiJSUzI1NiJ9.{body}.c2ln"
+    else:
+        text = json.dumps(document)
+    report = platform.credentials.verify(text)
+    assert "internal" not in _checks(report), report.to_json()
+    assert not report.verified or _checks(report).get("proof") == PASSED or not signed
