@@ -150,6 +150,8 @@ def test_a_hosted_assertion_verifies_with_a_report_per_check(platform: bootstrap
     for code in ("parse", "format", "ob2.hosted", "ob2.assertion", "ob2.badge", "ob2.issuer", "key_binding",
                  "valid_from", "status.revocation"):  # fmt: skip
         assert checks[code] == PASSED, (code, report.to_json())
+    assert checks["ob2.recipient"] == "skipped"  # no address to compare with: the form is named
+    assert "a salted sha256 hash of an email" in str(report.to_json())
     assert report.to_json()["credential"]["achievement"] == "Awesome Robotics Badge"
 
 
@@ -399,6 +401,10 @@ def test_the_cli_verifies_with_supplied_documents_offline(tmp_path: Path, site: 
     done = _cli(env, "verify", str(given), "--json", *files)
     assert done.returncode == 0, done.stdout + done.stderr
     assert json.loads(done.stdout)["format"] == "ob2+json"
+    mine = _cli(env, "verify", str(given), "--json", "--recipient", "ada@example.org", *files)
+    assert mine.returncode == 0 and "the recipient is ada@example.org (a salted sha256 hash of an email)" in mine.stdout
+    theirs = _cli(env, "verify", str(given), "--json", "--recipient", "eve@example.org", *files)
+    assert theirs.returncode == 1 and "the recipient is not eve@example.org" in theirs.stdout
     alone = _cli(env, "verify", str(given), "--json")
     assert alone.returncode == 1 and "fetching is off" in alone.stdout
 

@@ -221,6 +221,9 @@ def verify(
         list[Path] | None,
         typer.Option("--part", help="A part a roll-up cites (repeatable): checked against its digest and verified."),
     ] = None,
+    recipient: Annotated[
+        str | None, typer.Option("--recipient", help="An Open Badges 2.0 badge's recipient must be this email.")
+    ] = None,
 ) -> None:
     """Verify credentials: JSON-LD, compact JWT, baked PNG or SVG (a roll-up together with its --part files)."""
     service, local = _service_and_local(resource, offline=offline)
@@ -236,7 +239,7 @@ def verify(
 
             report = verify_with_parts(service.verifier, data, parts, when)
         else:
-            report = service.verify(data, at=when)
+            report = service.verify(data, at=when, recipient=recipient)
         report.source = source
         return report
 

@@ -66,19 +66,22 @@ class CredentialService:
             reasons = "; ".join(f"{c.code}: {c.message}" for c in report.checks if c.status == "failed")
             raise SigningError(f"the signed credential does not verify: {reasons}")
 
-    def verify(self, data: bytes | str | dict[str, Any], at: datetime | None = None) -> Report:
-        """Any credential: OB 3.0 and VCs, or an Open Badges 2.0 assertion (hosted, signed or baked)."""
+    def verify(
+        self, data: bytes | str | dict[str, Any], at: datetime | None = None, *, recipient: str | None = None
+    ) -> Report:
+        """Any credential: OB 3.0 and VCs, or an Open Badges 2.0 assertion (hosted, signed or baked);
+        `recipient`: an email an OB 2.0 assertion's (hashed) recipient must be."""
         from microcred.standards.ob2 import ob2_text
 
         text = ob2_text(data)
         if text is not None:
-            return self.verify_ob2(text, at).report
+            return self.verify_ob2(text, at, recipient).report
         return self.verifier.verify(data, at=at)
 
-    def verify_ob2(self, text: str, at: datetime | None = None) -> Ob2Result:
+    def verify_ob2(self, text: str, at: datetime | None = None, recipient: str | None = None) -> Ob2Result:
         from microcred.standards.ob2 import Ob2Verifier
 
-        return Ob2Verifier(self.verifier.resolver).verify(text, at or self.verifier.clock.now())
+        return Ob2Verifier(self.verifier.resolver).verify(text, at or self.verifier.clock.now(), recipient)
 
     def validate(self, data: bytes | str | dict[str, Any]) -> Report:
         return self.verifier.validate(data)

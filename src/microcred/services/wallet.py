@@ -26,7 +26,7 @@ from microcred.services.credentials import CredentialService
 from microcred.services.issuing import Conflict, NotFound, Runtime
 from microcred.services.presentation import describe, state_of
 from microcred.services.web_accounts import SessionUser
-from microcred.standards import baking, jose, ob2, safejson
+from microcred.standards import baking, jose, safejson
 from microcred.standards.dates import format_datetime
 from microcred.standards.inputs import looks_like_jwt
 from microcred.standards.ob3_api import equality_key
@@ -284,13 +284,14 @@ class WalletService:
                 "confirm your email address first: a credential counts as yours when it was issued to it"
             )
         text = credential_text(data)
-        report = self.credentials.verify(text)
-        blocking = [c for c in report.checks if c.status == FAILED and c.code not in TOLERATED_FAILURES]
+        report = self.credentials.verify(text, recipient=user.email)
+        blocking = [c for c in report.checks if c.status == FAILED and c.code not in TOLERATED_FAILURES
+                    and c.code != "ob2.recipient"]  # fmt: skip
         if blocking or report.credential is None:
             reasons = "; ".join(f"{c.message}" for c in blocking[:3]) or "it holds no credential"
             raise ImportRefused(f"this credential does not verify, so it was not imported: {reasons}", report)
         if report.original is not None:  # an Open Badges 2.0 assertion
-            if not ob2.recipient_matches(report.original, user.email):
+            if report.status_of("ob2.recipient") != "passed":
                 raise ImportRefused(
                     f"this badge was not awarded to {user.email}: its recipient is another person, so it was not "
                     "added to your wallet", report,

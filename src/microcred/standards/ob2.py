@@ -167,10 +167,13 @@ class Ob2Verifier:
     def __init__(self, resolver: Resolver) -> None:
         self.resolver = resolver
 
-    def verify(self, text: str, at: datetime) -> Ob2Result:
+    def verify(self, text: str, at: datetime, recipient: str | None = None) -> Ob2Result:
+        """`recipient`: an email the assertion's recipient must be (checked against its salted hash)."""
         result = Ob2Result(Report())
         try:
             self._run(result, text.strip(), at)
+            if result.assertion is not None and result.badge is not None:
+                _recipient(result.report, result.assertion, recipient)
         except Exception as exc:  # a verifier never raises: the report says what broke
             result.report.add("internal", FAILED, f"verification stopped on an unexpected error: {exc!r}"[:300])
         result.report.credential = projection(result)
@@ -395,6 +398,21 @@ class Ob2Verifier:
                            + (f": {reason}"[:200] if reason else ""))  # fmt: skip
                 return
         report.add("status.revocation", PASSED, "not on the issuer's revocation list")
+
+
+def _recipient(report: Report, assertion: dict[str, Any], email: str | None) -> None:
+    identity = assertion.get("recipient")
+    assert isinstance(identity, dict)  # the shape check passed
+    kind = identity.get("type", "email")
+    algorithm = str(identity.get("identity", "")).partition("$")[0].lower() if identity.get("hashed") is True else ""
+    form = (f"a {'salted ' if identity.get('salt') else ''}{algorithm} hash of an {kind}" if algorithm
+            else f"an {kind} in plain text")  # fmt: skip
+    if email is None:
+        report.add("ob2.recipient", SKIPPED, f"the recipient is {form}; no address was given to compare with it")
+    elif recipient_matches(assertion, email):
+        report.add("ob2.recipient", PASSED, f"the recipient is {email} ({form})")
+    else:
+        report.add("ob2.recipient", FAILED, f"the recipient is not {email} (it is {form})")
 
 
 def recipient_matches(assertion: dict[str, Any], email: str) -> bool:

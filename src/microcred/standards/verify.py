@@ -68,6 +68,7 @@ CHECK_CODES = {
     "ob2.assertion": "an OB 2.0 Assertion with its required properties and a recipient",
     "ob2.badge": "its BadgeClass (embedded or read from its URL) with its required properties",
     "ob2.issuer": "its issuer Profile (embedded or read from its URL)",
+    "ob2.recipient": "an OB 2.0 assertion's recipient is the address given (its salted hash compared)",
     "internal": "verification stopped on an unexpected error (a bug): the credential is not accepted",
 }
 
