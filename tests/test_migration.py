@@ -167,3 +167,20 @@ def test_the_cli_dry_runs_then_migrates(tmp_path: Path, database_url: str, clock
     assert again["awards"] == {"issued": 0, "already": 2, "skipped": 4}
     unknown = _cli(env, "migrate", str(export), "--issuer", "nobody")
     assert unknown.returncode == 2 and "nobody" in unknown.stderr and "Traceback" not in unknown.stderr
+
+
+def test_a_row_that_cannot_be_awarded_is_skipped_and_the_rest_go_on(platform: bootstrap.Platform, issuer: Any,
+                                                                     microcredential: Any) -> None:  # fmt: skip
+    from microcred.services.issuing import parse_definition
+    from tests.platform_fixtures import COMPLETE
+
+    platform.catalog.create(issuer.slug, parse_definition({**COMPLETE, "name": "Still a Draft"}))
+    csv = ("badge,email,issued_on,evidence_url\n"
+           "Still a Draft,ada@example.org,2022-05-01,\n"
+           "Data Analytics with Python,ada@example.org,2022-05-01,ftp://not-a-web-address\n"
+           "Data Analytics with Python,grace@example.org,2022-05-01,\n")  # fmt: skip
+    done = platform.migration.migrate(issuer.slug, csv.encode(), dry_run=False).to_json()
+    assert done["awards"]["issued"] == 1
+    reasons = {s["where"]: s["reason"] for s in done["skipped"]}
+    assert "neither in the export nor a microcredential" in reasons["line 2"]  # a draft is not awardable
+    assert "evidence_url" in reasons["line 3"]

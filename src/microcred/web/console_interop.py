@@ -122,6 +122,15 @@ def _organisations(platform: Any) -> list[Any]:
         return repo.organisations()  # type: ignore[no-any-return]
 
 
+def _forget_old_uploads(folder: Any, hours: int = 24) -> None:
+    """Exports checked but never migrated do not stay on disk for ever."""
+    import time
+
+    for path in folder.glob("migration-*.upload") if folder.exists() else []:
+        if path.stat().st_mtime < time.time() - hours * 3600:
+            path.unlink(missing_ok=True)
+
+
 def _install_migration(app: FastAPI, web: Web) -> None:
     platform = web.platform
     folder = platform.settings.data_dir / "uploads"
@@ -155,6 +164,7 @@ def _install_migration(app: FastAPI, web: Web) -> None:
         chosen, slug = form.get("file"), field(form, "issuer")
         if chosen is None or isinstance(chosen, str) or not chosen.filename:
             return page(request, user, 422, error="Choose the export file (Badgr JSON or CSV).")
+        _forget_old_uploads(folder)
         upload = str(uuid.uuid4())
         await _save(chosen, folder / f"migration-{upload}.upload")
         try:

@@ -260,7 +260,7 @@ class MigrationService:
             issuer = get_issuer(repo, slug)
             known = {row.source_id: row.microcredential_id for row in repo.migrated_badges(issuer.id)}
             names = {json.loads(d)["name"]: mc.id for mc, _i, d, _n in repo.catalogue(issuer.organisation_id)
-                     if mc.issuer_id == issuer.id}  # fmt: skip
+                     if mc.issuer_id == issuer.id and mc.published_at is not None}  # drafts cannot be awarded  # fmt: skip
         targets: dict[str, str | None] = dict(names)
         for badge in badges:
             if badge.source_id in known:
@@ -318,10 +318,13 @@ class MigrationService:
             report.issue += 1
             return None
         assert mc_id is not None
-        outcome = self.awards.award(AwardRequest(
-            mc_id, award.email, name=award.name, external_id=award.external_id, evidence_url=award.original_url,
-            narrative=_narrative(award), valid_until=award.expires,
-        ), actor)  # fmt: skip
+        try:
+            outcome = self.awards.award(AwardRequest(
+                mc_id, award.email, name=award.name, external_id=award.external_id, evidence_url=award.original_url,
+                narrative=_narrative(award), valid_until=award.expires,
+            ), actor)  # fmt: skip
+        except InputError as exc:  # this row cannot be awarded as given; the others still are
+            return skip(exc.message)
         if outcome.created:
             report.issue += 1
             report.issued.append(outcome.id)
