@@ -184,3 +184,19 @@ def test_a_row_that_cannot_be_awarded_is_skipped_and_the_rest_go_on(platform: bo
     reasons = {s["where"]: s["reason"] for s in done["skipped"]}
     assert "neither in the export nor a microcredential" in reasons["line 2"]  # a draft is not awardable
     assert "evidence_url" in reasons["line 3"]
+
+
+def test_the_same_award_twice_in_one_export_is_issued_once(platform: bootstrap.Platform, issuer: Any,
+                                                           microcredential: Any) -> None:  # fmt: skip
+    row = "Data Analytics with Python,ada@example.org,2022-05-01\n"
+    csv = ("badge,email,issued_on\n" + row + row.replace("ada@", "ADA@")).encode()
+    assert platform.migration.migrate(issuer.slug, csv, dry_run=True).to_json()["awards"] == {
+        "issue": 1,
+        "already": 1,
+        "skipped": 0,
+    }
+    assert platform.migration.migrate(issuer.slug, csv, dry_run=False).to_json()["awards"] == {
+        "issued": 1,
+        "already": 1,
+        "skipped": 0,
+    }

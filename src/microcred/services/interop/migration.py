@@ -245,12 +245,26 @@ class MigrationService:
         badges, awards = read_export(data)
         report = MigrationReport(dry_run)
         targets = self._microcredentials(issuer_slug, badges, report, dry_run, actor)
+        issued = self._issued_keys(issuer_slug, awards, targets)
         now = self.runtime.clock.now()
         for done, award in enumerate(awards, start=1):
-            self._award(issuer_slug, award, targets, report, now, dry_run, actor)
+            self._award(issuer_slug, award, targets, report, now, dry_run, actor, issued)
             if progress is not None:
                 progress(done, len(awards))
         return report
+
+    def _issued_keys(
+        self, slug: str, awards: list[SourceAward], targets: dict[str, str | None]
+    ) -> set[tuple[str, str, str]]:
+        """(badge, email, external id) of the export's awards already issued here: one query for all."""
+        with self.runtime.db.read() as repo:
+            issuer_id = get_issuer(repo, slug).id
+            wanted: dict[str, tuple[str, str, str]] = {}
+            for award in awards:
+                mc_id, identity = targets.get(award.badge), _identity(award)
+                if mc_id is not None and identity is not None:
+                    wanted[row_key(issuer_id, mc_id, identity[1], award.external_id)] = identity
+            return {wanted[key] for key in repo.awards_by_row_keys(list(wanted))}
 
     def _microcredentials(
         self, slug: str, badges: list[SourceBadge], report: MigrationReport, dry_run: bool, actor: str
@@ -291,7 +305,7 @@ class MigrationService:
 
     def _award(
         self, slug: str, award: SourceAward, targets: dict[str, str | None], report: MigrationReport,
-        now: datetime, dry_run: bool, actor: str,
+        now: datetime, dry_run: bool, actor: str, issued: set[tuple[str, str, str]],
     ) -> None:  # fmt: skip
         def skip(reason: str) -> None:
             report.skipped.append({"where": award.where, "reason": reason})
@@ -302,18 +316,18 @@ class MigrationService:
             return skip(f"its badge {award.badge[:120]!r} is neither in the export nor a microcredential of {slug}")
         if not award.email:
             return skip("no recipient email (a hashed identity without the plain address cannot be re-issued)")
-        try:
-            normalize_email(award.email)
-        except InputError as exc:
-            return skip(exc.message)
+        identity = _identity(award)
+        if identity is None:
+            return skip(f"{award.email[:120]!r} is not an email address")
         if award.revoked:
             return skip("revoked at the source: not re-issued")
         if award.expires is not None and award.expires <= now:
             return skip("expired at the source: not re-issued")
         mc_id = targets[award.badge]
-        if mc_id is not None and self._exists(slug, mc_id, award):
-            report.already += 1
+        if identity in issued:
+            report.already += 1  # issued here before, or earlier in this same export
             return None
+        issued.add(identity)
         if dry_run:
             report.issue += 1
             return None
@@ -332,11 +346,13 @@ class MigrationService:
             report.already += 1
         return None
 
-    def _exists(self, slug: str, mc_id: str, award: SourceAward) -> bool:
-        with self.runtime.db.read() as repo:
-            issuer = get_issuer(repo, slug)
-            key = row_key(issuer.id, mc_id, normalize_email(award.email or ""), award.external_id)
-            return bool(repo.awards_by_row_keys([key]))
+
+def _identity(award: SourceAward) -> tuple[str, str, str] | None:
+    """What makes an award the same one: its badge, its recipient's address and the original's id."""
+    try:
+        return (award.badge, normalize_email(award.email or ""), award.external_id)
+    except InputError:
+        return None
 
 
 def _narrative(award: SourceAward) -> str:
