@@ -194,11 +194,8 @@ def _verify_es256(jwk: dict[str, Any], signature: bytes, signing_input: bytes) -
         raise ValueError("ES256 needs an EC P-256 key")
     x = int.from_bytes(b64url_decode(str(jwk["x"])), "big")
     y = int.from_bytes(b64url_decode(str(jwk["y"])), "big")
-    key = ec.EllipticCurvePublicNumbers(x, y, ec.SECP256R1()).public_key()
-    if len(signature) != 64:
-        raise InvalidSignature
-    der = encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
-    key.verify(der, signing_input, ec.ECDSA(hashes.SHA256()))
+    verify_with_key("ES256", ec.EllipticCurvePublicNumbers(x, y, ec.SECP256R1()).public_key(), signature,
+                    signing_input)  # fmt: skip
 
 
 def _verify_rs256(jwk: dict[str, Any], signature: bytes, signing_input: bytes) -> None:
@@ -206,10 +203,23 @@ def _verify_rs256(jwk: dict[str, Any], signature: bytes, signing_input: bytes) -
         raise ValueError("RS256 needs an RSA key")
     n = int.from_bytes(b64url_decode(str(jwk["n"])), "big")
     e = int.from_bytes(b64url_decode(str(jwk["e"])), "big")
-    if n.bit_length() < 2048:
-        raise ValueError("RSA keys shorter than 2048 bits are refused")
-    key = rsa.RSAPublicNumbers(e, n).public_key()
-    key.verify(signature, signing_input, padding.PKCS1v15(), hashes.SHA256())
+    verify_with_key("RS256", rsa.RSAPublicNumbers(e, n).public_key(), signature, signing_input)
+
+
+def verify_with_key(alg: str, key: Any, signature: bytes, signing_input: bytes) -> None:
+    """An ES256 (P-256) or RS256 (2048 bits or more) JWS signature by a public key object; raises
+    InvalidSignature when it does not verify, ValueError when the algorithm does not fit the key."""
+    if alg == "ES256" and isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name == "secp256r1":
+        if len(signature) != 64:
+            raise InvalidSignature
+        der = encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
+        key.verify(der, signing_input, ec.ECDSA(hashes.SHA256()))
+    elif alg == "RS256" and isinstance(key, rsa.RSAPublicKey):
+        if key.key_size < 2048:
+            raise ValueError("RSA keys shorter than 2048 bits are refused")
+        key.verify(signature, signing_input, padding.PKCS1v15(), hashes.SHA256())
+    else:
+        raise ValueError(f"the algorithm {str(alg)[:20]!r} does not fit the key")
 
 
 def jwt_dates(payload: dict[str, Any]) -> dict[str, str]:

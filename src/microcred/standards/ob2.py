@@ -24,6 +24,8 @@ from microcred.errors import MicrocredError
 from microcred.standards import safejson
 from microcred.standards.dates import parse_datetime
 from microcred.standards.dids import Resolver
+from microcred.standards.multibase import b64url_decode
+from microcred.standards.vc import as_list
 from microcred.standards.verify import FAILED, PASSED, SKIPPED, WARNING, Report
 
 CONTEXT = "https://w3id.org/openbadges/v2"
@@ -52,7 +54,7 @@ class Ob2Result:
 
     @property
     def expires(self) -> datetime | None:
-        return _date((self.assertion or {}).get("expires"))
+        return badge_date((self.assertion or {}).get("expires"))
 
 
 def looks_like_ob2(text: str) -> bool:
@@ -83,14 +85,10 @@ def _jws_payload(text: str) -> dict[str, Any] | None:
     if len(parts) != 3 or len(text) > MAX_JWS:
         return None
     try:
-        found = json.loads(_b64(parts[1]))
-    except (ValueError, binascii.Error, RecursionError):
+        found = json.loads(b64url_decode(parts[1]))
+    except (ValueError, MicrocredError, RecursionError):
         return None
     return found if isinstance(found, dict) else None
-
-
-def _b64(part: str) -> bytes:
-    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
 
 
 def ob2_text(data: bytes | str | dict[str, Any]) -> str | None:
@@ -145,7 +143,7 @@ def projection(result: Ob2Result) -> dict[str, Any] | None:
         "id": badge.get("id"), "type": ["Achievement"], "name": badge.get("name"),
         "description": badge.get("description"),
         "criteria": criteria if isinstance(criteria, dict) else {"id": criteria},
-        "alignment": [a for a in _list(badge.get("alignment")) if isinstance(a, dict)],
+        "alignment": [a for a in as_list(badge.get("alignment")) if isinstance(a, dict)],
     }  # fmt: skip
     if isinstance(image, str | dict):
         achievement["image"] = {"id": image, "type": "Image"} if isinstance(image, str) else image
@@ -157,7 +155,7 @@ def projection(result: Ob2Result) -> dict[str, Any] | None:
     }  # fmt: skip
     if "expires" in assertion:
         shown["validUntil"] = assertion["expires"]
-    evidence = [e for e in _list(assertion.get("evidence")) if isinstance(e, dict | str)]
+    evidence = [e for e in as_list(assertion.get("evidence")) if isinstance(e, dict | str)]
     if evidence:
         shown["evidence"] = [e if isinstance(e, dict) else {"id": e} for e in evidence]
     return shown
@@ -309,8 +307,8 @@ class Ob2Verifier:
         url = str(assertion["id"])
         found = issuer.get("verification")
         policy: dict[str, Any] = found if isinstance(found, dict) else {}
-        allowed = [o for o in _list(policy.get("allowedOrigins")) if isinstance(o, str)]
-        starts = [s for s in _list(policy.get("startsWith")) if isinstance(s, str)]
+        allowed = [o for o in as_list(policy.get("allowedOrigins")) if isinstance(o, str)]
+        starts = [s for s in as_list(policy.get("startsWith")) if isinstance(s, str)]
         host = urlsplit(url).netloc.lower()
         if starts and not any(url.startswith(s) for s in starts):
             report.add("key_binding", FAILED, f"the issuer hosts its assertions under {starts[0][:120]}, not here")
@@ -326,9 +324,9 @@ class Ob2Verifier:
     def _signature(self, report: Report, token: str, assertion: dict[str, Any], issuer: dict[str, Any]) -> None:
         header_part, payload_part, signature_part = token.split(".")
         try:
-            header = json.loads(_b64(header_part))
-            signature = _b64(signature_part)
-        except (ValueError, binascii.Error):
+            header = json.loads(b64url_decode(header_part))
+            signature = b64url_decode(signature_part)
+        except (ValueError, MicrocredError):
             report.add("proof", FAILED, "the JWS header or signature is not base64url JSON")
             return
         alg = header.get("alg") if isinstance(header, dict) else None
@@ -340,7 +338,7 @@ class Ob2Verifier:
             if isinstance(creator, str)
             else [
                 k if isinstance(k, str) else k.get("id")
-                for k in _list(issuer.get("publicKey"))
+                for k in as_list(issuer.get("publicKey"))
                 if isinstance(k, str | dict)
             ]
         )
@@ -360,7 +358,7 @@ class Ob2Verifier:
                    if keys else "no signing key: neither verification.creator nor the issuer's publicKey")  # fmt: skip
 
     def _dates(self, report: Report, assertion: dict[str, Any], at: datetime) -> None:
-        issued, expires = _date(assertion.get("issuedOn")), _date(assertion.get("expires"))
+        issued, expires = badge_date(assertion.get("issuedOn")), badge_date(assertion.get("expires"))
         if issued is None:
             report.add("valid_from", FAILED, "issuedOn is not a date and time")
         elif issued > at:
@@ -390,7 +388,7 @@ class Ob2Verifier:
         if revocations is None:
             return
         ids = {assertion.get("id"), assertion.get("uid")} - {None}
-        for entry in _list(revocations.get("revokedAssertions")):
+        for entry in as_list(revocations.get("revokedAssertions")):
             revoked_id = entry.get("id") or entry.get("uid") if isinstance(entry, dict) else entry
             if revoked_id in ids:
                 reason = entry.get("revocationReason") if isinstance(entry, dict) else None
@@ -437,10 +435,9 @@ def recipient_matches(assertion: dict[str, Any], email: str) -> bool:
 def _check_jws(alg: Any, pem: Any, signature: bytes, signing_input: bytes) -> str | None:
     """None when the signature verifies; otherwise why not (RS256 and ES256, the algorithms OB 2.0 uses)."""
     from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    from microcred.standards.jose import verify_with_key
 
     if not isinstance(pem, str):
         return "the key has no publicKeyPem"
@@ -449,19 +446,11 @@ def _check_jws(alg: Any, pem: Any, signature: bytes, signing_input: bytes) -> st
     except (ValueError, TypeError):
         return "the key's publicKeyPem is not a public key"
     try:
-        if alg == "RS256" and isinstance(key, rsa.RSAPublicKey):
-            if key.key_size < 2048:
-                return "RSA keys shorter than 2048 bits are refused"
-            key.verify(signature, signing_input, padding.PKCS1v15(), hashes.SHA256())
-        elif alg == "ES256" and isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name == "secp256r1":
-            if len(signature) != 64:
-                return "an ES256 signature is 64 bytes"
-            der = encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
-            key.verify(der, signing_input, ec.ECDSA(hashes.SHA256()))
-        else:
-            return f"the algorithm {str(alg)[:20]!r} does not fit the key"
+        verify_with_key(str(alg), key, signature, signing_input)
     except InvalidSignature:
         return "the signature does not verify"
+    except ValueError as exc:
+        return str(exc)
     return None
 
 
@@ -475,10 +464,6 @@ def _types(document: dict[str, Any]) -> list[Any]:
     return found if isinstance(found, list) else [found]
 
 
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [] if value is None else [value]
-
-
 def _comparable(document: dict[str, Any]) -> dict[str, Any]:
     """What must not differ between a hosted assertion in hand and the one served (its embedded badge
     may be a URL in one and an object in the other)."""
@@ -486,12 +471,16 @@ def _comparable(document: dict[str, Any]) -> dict[str, Any]:
     return {**document, "badge": badge.get("id") if isinstance(badge, dict) else badge}
 
 
-def _date(value: Any) -> datetime | None:
+def badge_date(value: Any) -> datetime | None:
+    """A date as badges write it: xsd:dateTime, a plain date (midnight UTC), or (OB 1.x-era, still found in
+    2.0 badges) a Unix timestamp; None when it is none of these."""
+    if isinstance(value, str):
+        value = value.strip()
     if isinstance(value, int | float) and not isinstance(value, bool):
         from datetime import UTC
 
         try:
-            return datetime.fromtimestamp(value, UTC)  # OB 1.x-era timestamps still found in 2.0 badges
+            return datetime.fromtimestamp(value, UTC)
         except (OverflowError, OSError, ValueError):
             return None
     try:

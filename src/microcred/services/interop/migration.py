@@ -20,11 +20,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from microcred.errors import InputError, MicrocredError
+from microcred.errors import InputError
 from microcred.services.awarding import AwardRequest, AwardService, normalize_email, row_key
 from microcred.services.issuing import CatalogService, NotFound, Runtime, get_issuer, parse_definition
 from microcred.standards import safejson
-from microcred.standards.dates import parse_datetime
+from microcred.standards.ob2 import badge_date
+from microcred.standards.vc import as_list
 from microcred.storage import models
 
 MAX_ROWS = 100_000
@@ -124,7 +125,7 @@ def _badge(entity: dict[str, Any]) -> SourceBadge:
     criteria_url = entity.get("criteriaUrl") or criteria.get("id") or (
         entity.get("criteria") if isinstance(entity.get("criteria"), str) else None)  # fmt: skip
     skills = []
-    for alignment in _list(entity.get("alignments") or entity.get("alignment")):
+    for alignment in as_list(entity.get("alignments") or entity.get("alignment")):
         url, name = (
             (alignment.get("targetUrl"), alignment.get("targetName")) if isinstance(alignment, dict) else (None, None)
         )
@@ -135,7 +136,7 @@ def _badge(entity: dict[str, Any]) -> SourceBadge:
         "name": str(entity.get("name") or "Untitled badge")[:300],
         "description": str(entity.get("description") or entity.get("name") or "Migrated badge")[:10_000],
         "achievement_type": "Badge",
-        "tags": [str(t)[:100] for t in _list(entity.get("tags")) if isinstance(t, str)][:50],
+        "tags": [str(t)[:100] for t in as_list(entity.get("tags")) if isinstance(t, str)][:50],
         "skills": skills[:200],
     }
     if isinstance(narrative, str) and narrative.strip():
@@ -169,13 +170,13 @@ def _assertion(entity: dict[str, Any], by_entity: dict[str, str]) -> SourceAward
     email = recipient.get("plaintextIdentity")
     if not isinstance(email, str) and recipient.get("hashed") is not True and recipient.get("type", "email") == "email":
         email = recipient.get("identity")
-    narratives = [entity.get("narrative")] + [e.get("narrative") for e in _list(entity.get("evidence"))
+    narratives = [entity.get("narrative")] + [e.get("narrative") for e in as_list(entity.get("evidence"))
                                                  if isinstance(e, dict)]  # fmt: skip
     return SourceAward(
         where=source, badge=str(badge_ref)[:500], email=email if isinstance(email, str) else None,
         name=recipient.get("name") if isinstance(recipient.get("name"), str) else None,
         issued_on=entity.get("issuedOn") if isinstance(entity.get("issuedOn"), str) else None,
-        expires=_date(entity.get("expires")), revoked=entity.get("revoked") is True,
+        expires=badge_date(entity.get("expires")), revoked=entity.get("revoked") is True,
         original_url=source if source.startswith("https://") else None,
         narrative=" ".join(n.strip() for n in narratives if isinstance(n, str) and n.strip())[:2000] or None,
         external_id=_external_id(source),
@@ -201,7 +202,7 @@ def _from_csv(text: str) -> list[SourceAward]:
         key = original or f"{value('badge')}|{(value('email') or '').lower()}|{value('issued_on')}"
         awards.append(SourceAward(
             where=f"line {number}", badge=value("badge") or "", email=value("email"), name=value("name"),
-            issued_on=value("issued_on"), expires=_date(value("expires")), revoked=False,
+            issued_on=value("issued_on"), expires=badge_date(value("expires")), revoked=False,
             original_url=original if original and original.startswith("https://") else value("evidence_url"),
             narrative=value("narrative"), external_id=_external_id(key),
         ))  # fmt: skip
@@ -215,20 +216,6 @@ def _external_id(source: str) -> str:
 
 def _object(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [] if value is None else [value]
-
-
-def _date(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        return parse_datetime(text if "T" in text else text + "T00:00:00Z")
-    except MicrocredError:
-        return None
 
 
 # -- running ----------------------------------------------------------------------------------------
