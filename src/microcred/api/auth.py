@@ -25,6 +25,11 @@ def current_principal(request: Request, authorization: Annotated[str | None, Hea
 Auth = Annotated[Principal, Depends(current_principal)]
 
 
+def client_address(request: Request) -> str:
+    """The caller's address, for rate limits and audit records."""
+    return request.client.host if request.client else "-"
+
+
 def require(principal: Principal, *roles: str) -> None:
     if not (principal.is_platform_admin or principal.role in roles):
         raise ForbiddenError(f"a {principal.role} token may not do this")

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from microcred import bootstrap
+from microcred.api.auth import client_address
 from microcred.api.vcapi import RateLimiter
 from microcred.errors import AuthError, ForbiddenError, InputError, OAuthError, UsageError
 from microcred.services.interop.oauth import Access
@@ -43,10 +44,6 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise InputError(f"the request body is larger than {limit:,} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "-"
 
 
 def _media_type(request: Request) -> str:

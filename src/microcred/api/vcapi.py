@@ -19,7 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from microcred import bootstrap
-from microcred.api.auth import require
+from microcred.api.auth import client_address, require
 from microcred.api.errors import PROBLEM, problem
 from microcred.errors import AuthError, ForbiddenError, InputError, RateLimitedError, UsageError
 from microcred.services.accounts import Principal
@@ -112,7 +112,7 @@ def _verify_route(
     app: FastAPI, limiter: RateLimiter, path: str, verify: Callable[[Any], tuple[int, Any]], summary: str
 ) -> None:
     async def route(request: Request) -> JSONResponse:
-        limiter.take(_client(request))
+        limiter.take(client_address(request))
         try:
             status, result = verify(await _json_body(request))
         except UsageError as exc:
@@ -129,10 +129,6 @@ def _malformed(exc: UsageError) -> JSONResponse:
     error = {"type": body["type"], "code": "request", "title": "the request is well formed", "detail": exc.message}
     body.update({"verified": False, "checks": [], "warnings": [], "errors": [error]})
     return JSONResponse(body, status_code=400, media_type=PROBLEM)
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "-"
 
 
 async def _json_body(request: Request) -> Any:

@@ -29,13 +29,14 @@ class HttpAnswer:
     url: str  # where it came from, after redirects
 
 
-def check_url(url: str, allowed: tuple[Network, ...] = ()) -> str:
-    """The address to connect to for this URL (FetchError when it may not be reached)."""
+def check_url(url: str, allowed: tuple[Network, ...] = (), what: str = "requests are") -> str:
+    """The address to connect to for this URL (FetchError when it may not be reached); `what` names the
+    traffic in the messages ("webhooks are")."""
     parts = urlsplit(url)
     if parts.scheme != "https" or not parts.hostname:
-        raise FetchError(f"only https URLs are reached, not {url[:200]!r}")
+        raise FetchError(f"{what} sent to https URLs only, not {url[:200]!r}")
     if parts.username or parts.password:
-        raise FetchError("a URL to reach cannot carry a user name or password")
+        raise FetchError("a URL to send to cannot carry a user name or password")
     try:
         port = parts.port or 443
     except ValueError as exc:

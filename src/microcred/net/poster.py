@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from microcred.errors import FetchError
-from microcred.net.client import GuardedClient
-from microcred.net.fetcher import Network, public_address
+from microcred.net.client import GuardedClient, check_url
+from microcred.net.fetcher import Network
 
 TIMEOUT = 10.0
 KEPT_BYTES = 2048  # of a receiver's answer, for the delivery log
@@ -36,18 +36,9 @@ class Answer:
 
 def check_target(url: str, allowed: tuple[Network, ...] = ()) -> str:
     """The URL's host and port are a place deliveries may go to now (FetchError if not)."""
-    parts = urlsplit(url)
-    if parts.scheme != "https" or not parts.hostname:
-        raise FetchError(f"webhooks are sent to https URLs only, not {url!r}")
-    if parts.username or parts.password:
-        raise FetchError("a webhook URL cannot carry a user name or password")
-    if parts.fragment:
+    if urlsplit(url).fragment:
         raise FetchError("a webhook URL cannot have a #fragment")
-    try:
-        port = parts.port or 443
-    except ValueError as exc:
-        raise FetchError(f"{url!r} has an invalid port") from exc
-    return public_address(parts.hostname, port, allowed)
+    return check_url(url, allowed, "webhooks are")
 
 
 class GuardedPoster:
