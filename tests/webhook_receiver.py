@@ -85,15 +85,22 @@ def receiver(folder: Path) -> Iterator[Receiver]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    with tls_server(Handler, cert_file, key_file) as base:
+        state.url = f"{base}/hooks"
+        yield state
+
+
+@contextmanager
+def tls_server(handler: type[BaseHTTPRequestHandler], cert_file: Path, key_file: Path) -> Iterator[str]:
+    """A threaded HTTPS server on a free loopback port until the block ends; its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert_file, key_file)
     server.socket = context.wrap_socket(server.socket, server_side=True)
-    state.url = f"https://127.0.0.1:{server.server_address[1]}/hooks"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield state
+        yield f"https://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import copy
 import hashlib
+import hmac
 import json
 import re
 from dataclasses import dataclass
@@ -230,8 +231,6 @@ def valid_challenge(challenge: object) -> bool:
 
 
 def verifier_matches(verifier: object, challenge: str) -> bool:
-    import hmac
-
     if not isinstance(verifier, str) or not _VERIFIER.match(verifier):
         return False
     return hmac.compare_digest(s256(verifier), challenge)

@@ -64,7 +64,7 @@ def _install_consent(app: FastAPI, web: Web) -> None:
             )
         response = web.render(
             request, "oauth_consent.html", title=f"Connect {found.metadata['client_name']}", ask=found,
-            params=params, scopes=[SCOPE_WORDS.get(s, s) for s in found.scopes], host=_host(found.redirect_uri),
+            params=params, scopes=[SCOPE_WORDS.get(s, s) for s in found.scopes], host=urlsplit(found.redirect_uri).netloc,
         )  # fmt: skip
         # the decision is a form whose answer redirects to the application: allow that one origin
         origin = "https://" + urlsplit(found.redirect_uri).netloc
@@ -162,10 +162,6 @@ def _page(request: Request, web: Web, user: Any, *, address: str, status: int = 
         hosts=platform.host_connections.connections(user) if platform.host_connections.enabled else [],
         hosts_enabled=platform.host_connections.enabled, address=address, scope_words=SCOPE_WORDS, **extra,
     )  # fmt: skip
-
-
-def _host(url: str) -> str:
-    return urlsplit(url).netloc
 
 
 def _install_legal(app: FastAPI, web: Web) -> None:
