@@ -423,3 +423,26 @@ def test_no_assertion_makes_the_ob2_verifier_fail(platform: bootstrap.Platform, 
     report = platform.credentials.verify(text)
     assert "internal" not in _checks(report), report.to_json()
     assert not (signed and report.verified)  # its signature is three bytes of nothing: it never verifies
+
+
+def test_the_wallet_page_imports_a_hosted_badge_by_its_url(platform: bootstrap.Platform, site: Documents) -> None:
+    from fastapi.testclient import TestClient
+
+    from microcred.server import create_app
+    from tests.ob3_helpers import csrf_of, sign_in
+
+    _ada(platform)
+    hosted = _hosted(site)
+    browser = TestClient(create_app(platform), base_url="https://microcred.example", raise_server_exceptions=False)
+    sign_in(browser, "ada@example.org")
+    page = browser.get("/wallet/import", headers={"accept": "text/html"})
+    answer = browser.post("/wallet/import", data={"csrf": csrf_of(page.text), "url": hosted["id"]},
+                          follow_redirects=False)  # fmt: skip
+    assert answer.status_code == 303, answer.text
+    with platform.runtime.db.read() as repo:
+        user = repo.user_by_email("ada@example.org")
+        assert user is not None
+        [item] = repo.wallet_items(user.id)
+    assert item.format == "ob2" and item.source == hosted["id"] and json.loads(item.content) == hosted
+    shown = browser.get(answer.headers["location"], headers={"accept": "text/html"})
+    assert "Awesome Robotics Badge" in shown.text and "An Example Badge Issuer" in shown.text

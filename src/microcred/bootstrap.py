@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 if TYPE_CHECKING:
     from microcred.clock import Clock
     from microcred.config import Settings
+    from microcred.net.fetcher import GuardedFetcher
     from microcred.services.accounts import AccountService
     from microcred.services.awarding import AwardService
     from microcred.services.bulk import BulkService
@@ -77,18 +78,21 @@ def build_credential_service(options: Options, clock: Clock | None = None) -> Cr
     if options.local is not None:
         sources.append(options.local)
     if options.allow_fetch:
-        import ssl
-
-        from microcred.net.fetcher import GuardedFetcher, allowed_networks
-
-        sources.append(
-            GuardedFetcher(
-                allowed=allowed_networks(options.fetch_networks, "MICROCRED_FETCH_ALLOW_NETWORKS"),
-                context=ssl.create_default_context(cafile=options.fetch_ca_file) if options.fetch_ca_file else None,
-            )
-        )
+        sources.append(guarded_fetcher(options.fetch_networks, options.fetch_ca_file))
     verifier = Verifier(loader, Resolver(sources), clock or SystemClock(), inline_contexts=options.inline_contexts)
     return CredentialService(verifier)
+
+
+def guarded_fetcher(networks: str, ca_file: str | None) -> GuardedFetcher:
+    """The fetcher for other sites, reaching the networks the operator named too (with their CA)."""
+    import ssl
+
+    from microcred.net.fetcher import GuardedFetcher, allowed_networks
+
+    return GuardedFetcher(
+        allowed=allowed_networks(networks, "MICROCRED_FETCH_ALLOW_NETWORKS"),
+        context=ssl.create_default_context(cafile=ca_file) if ca_file else None,
+    )
 
 
 class Platform:
@@ -167,7 +171,7 @@ class Platform:
         options = Options(
             {}, allow_fetch=settings.allow_fetch, local=self.local, examples=settings.allow_example_contexts,
             inline_contexts=settings.inline_contexts, fetch_networks=settings.fetch_allow_networks,
-            fetch_ca_file=str(settings.fetch_ca_file) if settings.fetch_ca_file else None,
+            fetch_ca_file=str(settings.fetch_ca_file or "") or None,
         )  # fmt: skip
         return build_credential_service(options, self.runtime.clock)
 
@@ -197,7 +201,10 @@ class Platform:
     def retrieval(self) -> CredentialRetrieval:
         from microcred.services.retrieval import CredentialRetrieval
 
-        return CredentialRetrieval(self.runtime, self.awards, allow_fetch=self.settings.allow_fetch)
+        settings = self.settings
+        fetcher = (guarded_fetcher(settings.fetch_allow_networks, str(settings.fetch_ca_file or "") or None)
+                   if settings.allow_fetch else None)  # fmt: skip
+        return CredentialRetrieval(self.runtime, self.awards, fetcher)
 
     @cached_property
     def vcapi(self) -> VcApiService:

@@ -14,10 +14,10 @@ from microcred.services.issuing import NotFound, Runtime
 
 
 class CredentialRetrieval:
-    def __init__(self, runtime: Runtime, awards: AwardService, *, allow_fetch: bool) -> None:
+    def __init__(self, runtime: Runtime, awards: AwardService, fetcher: GuardedFetcher | None) -> None:
         self.runtime = runtime
         self.awards = awards
-        self.allow_fetch = allow_fetch
+        self.fetcher = fetcher  # None: the operator does not allow fetching
 
     def fetch(self, url: str) -> bytes:
         local = self.awards.award_id_for(url)
@@ -29,9 +29,9 @@ class CredentialRetrieval:
             return award.credential.encode()
         if not url.startswith("https://"):
             raise InputError("only https URLs can be fetched")
-        if not self.allow_fetch:
+        if self.fetcher is None:
             raise InputError(
                 "this installation does not fetch from other sites (MICROCRED_ALLOW_FETCH is off); "
                 "download the credential and upload the file instead"
             )
-        return GuardedFetcher().fetch(url)
+        return self.fetcher.fetch(url)
